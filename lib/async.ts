@@ -1,0 +1,35 @@
+/**
+ * Small async helpers: an abortable delay.
+ *
+ * @module
+ */
+
+/** Options of {@linkcode delay}. */
+export interface DelayOptions {
+  /** Cancels the delay; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Resolves after `ms` milliseconds, or rejects when `signal` aborts first.
+ * The timer never outlives the promise.
+ *
+ * @param ms milliseconds to wait (negative counts as 0)
+ * @param options the abort signal
+ * @returns after the delay
+ */
+export function delay(ms: number, options: DelayOptions = {}): Promise<void> {
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.max(0, ms));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -1,0 +1,516 @@
+/**
+ * The command line: iperf3's flags parsed with `node:util` `parseArgs` into a
+ * validated, frozen {@linkcode CliConfig}. Never exits, never prints.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import {
+  DEFAULT_PACING_TIMER,
+  DEFAULT_TCP_BLKSIZE,
+  LIMITS,
+  type TestParams,
+} from "../protocol/params.ts";
+import {
+  parseRate,
+  parseSize,
+  parseUnitFormat,
+  type UnitFormat,
+} from "../units.ts";
+import type { ClientConfig } from "../session/client.ts";
+import { DEFAULT_PORT } from "../session/server.ts";
+
+/** Output settings shared by both roles. */
+export interface OutputConfig {
+  /** Rate format (`-f`). */
+  format: UnitFormat;
+  /** Extra lines (`-V`). */
+  verbose: boolean;
+  /** Prefix for every line (`-T`, client only). */
+  title?: string;
+}
+
+/** The server's settings. */
+export interface ServerConfig {
+  /** Port to listen on (`-p`). */
+  port: number;
+  /** Address to bind (`-B`). */
+  bindAddress?: string;
+  /** Only IPv4 / only IPv6 (`-4`/`-6`). */
+  family?: 4 | 6;
+  /** Serve one test and exit (`-1`). */
+  oneOff: boolean;
+  /** Seconds between interval reports (`-i`), 0 for none. */
+  interval: number;
+}
+
+/** What the command line asks for, tagged by `role`. */
+export type CliConfig =
+  | {
+    readonly role: "client";
+    readonly client: ClientConfig;
+    readonly output: OutputConfig;
+  }
+  | {
+    readonly role: "server";
+    readonly server: ServerConfig;
+    readonly output: OutputConfig;
+  }
+  | { readonly role: "help" }
+  | { readonly role: "version" };
+
+type OptionSpec = { type: "string" | "boolean"; short?: string };
+
+/** iperf3's flags that iperf-ts implements. */
+const OPTIONS = {
+  "server": { type: "boolean", short: "s" },
+  "client": { type: "string", short: "c" },
+  "port": { type: "string", short: "p" },
+  "format": { type: "string", short: "f" },
+  "interval": { type: "string", short: "i" },
+  "bind": { type: "string", short: "B" },
+  "verbose": { type: "boolean", short: "V" },
+  "version4": { type: "boolean", short: "4" },
+  "version6": { type: "boolean", short: "6" },
+  "help": { type: "boolean", short: "h" },
+  "version": { type: "boolean", short: "v" },
+  "one-off": { type: "boolean", short: "1" },
+  "time": { type: "string", short: "t" },
+  "bytes": { type: "string", short: "n" },
+  "blockcount": { type: "string", short: "k" },
+  "length": { type: "string", short: "l" },
+  "parallel": { type: "string", short: "P" },
+  "reverse": { type: "boolean", short: "R" },
+  "bidir": { type: "boolean" },
+  "omit": { type: "string", short: "O" },
+  "title": { type: "string", short: "T" },
+  "no-delay": { type: "boolean", short: "N" },
+  "cport": { type: "string" },
+  "connect-timeout": { type: "string" },
+  "bitrate": { type: "string", short: "b" },
+  "bandwidth": { type: "string" },
+  "repeating-payload": { type: "boolean" },
+} as const satisfies Record<string, OptionSpec>;
+
+/** iperf3 flags that are recognised but not implemented yet, with the reason. */
+const NOT_YET: Record<string, OptionSpec & { why: string }> = {
+  "udp": { type: "boolean", short: "u", why: "UDP tests come with issue #4" },
+  "json": {
+    type: "boolean",
+    short: "J",
+    why: "JSON output comes with issue #3",
+  },
+  "json-stream": { type: "boolean", why: "JSON output comes with issue #3" },
+  "logfile": { type: "string", why: "logging options come with issue #3" },
+  "forceflush": { type: "boolean", why: "logging options come with issue #3" },
+  "timestamps": { type: "boolean", why: "logging options come with issue #3" },
+  "debug": {
+    type: "boolean",
+    short: "d",
+    why: "debug output comes with issue #3",
+  },
+  "get-server-output": { type: "boolean", why: "it comes with issue #3" },
+  "extra-data": { type: "string", why: "it comes with issue #3" },
+  "daemon": {
+    type: "boolean",
+    short: "D",
+    why: "server options come with issue #5",
+  },
+  "pidfile": {
+    type: "string",
+    short: "I",
+    why: "server options come with issue #5",
+  },
+  "idle-timeout": { type: "string", why: "server options come with issue #5" },
+  "server-bitrate-limit": {
+    type: "string",
+    why: "server options come with issue #5",
+  },
+  "rcv-timeout": { type: "string", why: "server options come with issue #5" },
+  "snd-timeout": { type: "string", why: "server options come with issue #5" },
+  "window": {
+    type: "string",
+    short: "w",
+    why: "socket options need FFI (issue #9)",
+  },
+  "set-mss": {
+    type: "string",
+    short: "M",
+    why: "socket options need FFI (issue #9)",
+  },
+  "congestion": {
+    type: "string",
+    short: "C",
+    why: "socket options need FFI (issue #9)",
+  },
+  "tos": {
+    type: "string",
+    short: "S",
+    why: "socket options need FFI (issue #9)",
+  },
+  "dscp": { type: "string", why: "socket options need FFI (issue #9)" },
+  "zerocopy": {
+    type: "boolean",
+    short: "Z",
+    why: "socket options need FFI (issue #9)",
+  },
+  "udp-counters-64bit": {
+    type: "boolean",
+    why: "UDP tests come with issue #4",
+  },
+  "dont-fragment": { type: "boolean", why: "UDP tests come with issue #4" },
+  "pacing-timer": { type: "string", why: "UDP tests come with issue #4" },
+  "username": { type: "string", why: "authentication comes with issue #8" },
+  "rsa-public-key-path": {
+    type: "string",
+    why: "authentication comes with issue #8",
+  },
+  "rsa-private-key-path": {
+    type: "string",
+    why: "authentication comes with issue #8",
+  },
+  "authorized-users-path": {
+    type: "string",
+    why: "authentication comes with issue #8",
+  },
+  "time-skew-threshold": {
+    type: "string",
+    why: "authentication comes with issue #8",
+  },
+  "use-pkcs1-padding": {
+    type: "boolean",
+    why: "authentication comes with issue #8",
+  },
+  "affinity": { type: "string", short: "A", why: "Deno cannot pin CPUs" },
+  "file": {
+    type: "string",
+    short: "F",
+    why: "file transfer is not implemented",
+  },
+  "flowlabel": {
+    type: "string",
+    short: "L",
+    why: "socket options need FFI (issue #9)",
+  },
+  "fq-rate": { type: "string", why: "socket options need FFI (issue #9)" },
+  "sctp": { type: "boolean", why: "Deno has no SCTP sockets" },
+  "bind-dev": { type: "string", why: "Deno cannot bind to a device" },
+};
+
+const CLIENT_ONLY = [
+  "time",
+  "bytes",
+  "blockcount",
+  "length",
+  "parallel",
+  "reverse",
+  "bidir",
+  "omit",
+  "title",
+  "no-delay",
+  "cport",
+  "connect-timeout",
+  "bitrate",
+  "bandwidth",
+  "repeating-payload",
+] as const;
+
+/**
+ * Parses iperf3's command line.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseCommandLine } from "./args.ts";
+ * const config = parseCommandLine(["-c", "127.0.0.1", "-t", "5", "-P", "2"]);
+ * if (config.role !== "client" || config.client.params.parallel !== 2) throw new Error();
+ * ```
+ *
+ * @param args the arguments after the program name
+ * @returns the validated configuration
+ * @throws {UsageError} with iperf3's message for any bad flag or value
+ */
+export function parseCommandLine(args: string[]): CliConfig {
+  const options: Record<string, OptionSpec> = { ...OPTIONS };
+  for (const [name, spec] of Object.entries(NOT_YET)) {
+    options[name] = spec.short === undefined
+      ? { type: spec.type }
+      : { type: spec.type, short: spec.short };
+  }
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  for (const [name, spec] of Object.entries(NOT_YET)) {
+    if (v[name] !== undefined) {
+      throw new UsageError(
+        `option --${name} is not supported by iperf-ts yet: ${spec.why}`,
+      );
+    }
+  }
+  if (v["help"]) return Object.freeze({ role: "help" });
+  if (v["version"]) return Object.freeze({ role: "version" });
+  const isServer = v["server"] === true;
+  const host = v["client"] as string | undefined;
+  if (isServer && host !== undefined) {
+    throw new UsageError("cannot be both server and client");
+  }
+  if (!isServer && host === undefined) {
+    throw new UsageError("must either be a client (-c) or server (-s)");
+  }
+  if (v["version4"] && v["version6"]) {
+    throw new UsageError("options -4 and -6 cannot be used together");
+  }
+  const family = v["version4"] ? 4 : v["version6"] ? 6 : undefined;
+  const port = v["port"] === undefined ? DEFAULT_PORT : integer(
+    v["port"] as string,
+    "port",
+    1,
+    65535,
+    "port number must be between 1 and 65535 inclusive",
+  );
+  const interval = v["interval"] === undefined
+    ? 1
+    : reportInterval(v["interval"] as string);
+  const output: OutputConfig = {
+    format: v["format"] === undefined ? "a" : unitFormat(v["format"] as string),
+    verbose: v["verbose"] === true,
+  };
+
+  if (isServer) {
+    const clientOnly = CLIENT_ONLY.find((name) => v[name] !== undefined);
+    if (clientOnly !== undefined) {
+      throw new UsageError(
+        `some option you are trying to set is client only: --${clientOnly}`,
+      );
+    }
+    const server: ServerConfig = {
+      port,
+      oneOff: v["one-off"] === true,
+      interval,
+    };
+    if (v["bind"] !== undefined) server.bindAddress = v["bind"] as string;
+    if (family !== undefined) server.family = family;
+    return deepFreeze({ role: "server", server, output });
+  }
+
+  if (v["one-off"]) {
+    throw new UsageError(
+      "some option you are trying to set is server only: -1",
+    );
+  }
+  for (const name of ["bind", "cport"] as const) {
+    if (v[name] !== undefined) {
+      throw new UsageError(
+        `option --${name} is not supported by iperf-ts on the client: Deno cannot bind an outgoing connection to a local address or port`,
+      );
+    }
+  }
+  const ends = ["time", "bytes", "blockcount"].filter((n) =>
+    v[n] !== undefined
+  );
+  if (ends.length > 1) {
+    throw new UsageError(
+      "only one test end condition (-t, -n, -k) may be specified",
+    );
+  }
+  if (v["reverse"] && v["bidir"]) {
+    throw new UsageError("cannot be both reverse and bidirectional");
+  }
+  const time = v["time"] === undefined ? (ends.length ? 0 : 10) : integer(
+    v["time"] as string,
+    "time",
+    0,
+    LIMITS.MAX_TIME,
+    `test duration too long (maximum = ${LIMITS.MAX_TIME} seconds)`,
+  );
+  const bytes = v["bytes"] === undefined
+    ? 0
+    : positiveSize(v["bytes"] as string, "bytes");
+  const blocks = v["blockcount"] === undefined
+    ? 0
+    : positiveSize(v["blockcount"] as string, "blockcount");
+  const length = v["length"] === undefined
+    ? DEFAULT_TCP_BLKSIZE
+    : blockSize(v["length"] as string);
+  const parallel = v["parallel"] === undefined ? 1 : integer(
+    v["parallel"] as string,
+    "parallel",
+    1,
+    LIMITS.MAX_STREAMS,
+    `number of parallel streams must be between 1 and ${LIMITS.MAX_STREAMS}`,
+  );
+  const omit = v["omit"] === undefined ? 0 : integer(
+    v["omit"] as string,
+    "omit",
+    0,
+    LIMITS.MAX_OMIT,
+    "bogus value for --omit",
+  );
+  const rateText = (v["bitrate"] ?? v["bandwidth"]) as string | undefined;
+  const rate = rateText === undefined
+    ? { bitsPerSecond: 0, burst: 0 }
+    : bitrate(rateText);
+
+  const params: TestParams = {
+    protocol: "tcp",
+    omit,
+    time,
+    bytes,
+    blocks,
+    parallel,
+    reverse: v["reverse"] === true,
+    bidirectional: v["bidir"] === true,
+    length,
+    bandwidth: rate.bitsPerSecond,
+    burst: rate.burst,
+    pacingTimer: DEFAULT_PACING_TIMER,
+    noDelay: v["no-delay"] === true,
+    window: 0,
+    mss: 0,
+    tos: 0,
+    fqRate: 0,
+    flowLabel: 0,
+    getServerOutput: false,
+    udpCounters64bit: false,
+    repeatingPayload: v["repeating-payload"] === true,
+    zeroCopy: false,
+    dontFragment: false,
+  };
+  if (v["title"] !== undefined) {
+    params.title = v["title"] as string;
+    output.title = params.title;
+  }
+  const client: ClientConfig = { host: host as string, port, params, interval };
+  if (family !== undefined) client.family = family;
+  if (v["connect-timeout"] !== undefined) {
+    client.connectTimeoutMs = integer(
+      v["connect-timeout"] as string,
+      "connect-timeout",
+      1,
+      2 ** 31 - 1,
+      "the connect timeout must be a positive number of milliseconds",
+    );
+  }
+  if (host === "") throw new UsageError("the host name after -c is empty");
+  return deepFreeze({ role: "client", client, output });
+}
+
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const m = /'([^']+)'/.exec(message);
+    return `unrecognized option '${m?.[1] ?? message}'`;
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const m = /'([^']+)'/.exec(message);
+    return `option '${m?.[1]?.split(" ")[0] ?? "?"}' requires an argument`;
+  }
+  if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+    const m = /'([^']+)'/.exec(message);
+    return `unexpected argument '${m?.[1] ?? message}'`;
+  }
+  return message.split("\n", 1)[0] ?? message;
+}
+
+function integer(
+  text: string,
+  name: string,
+  min: number,
+  max: number,
+  rangeMessage: string,
+): number {
+  if (!/^\d+$/.test(text.trim())) {
+    throw new UsageError(
+      `invalid --${name} value "${text}": expected a whole number`,
+    );
+  }
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(rangeMessage);
+  }
+  return n;
+}
+
+function reportInterval(text: string): number {
+  const n = /^\d+(\.\d*)?$|^\.\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (Number.isNaN(n)) {
+    throw new UsageError(
+      `invalid --interval value "${text}": expected seconds`,
+    );
+  }
+  if (n !== 0 && (n < 0.1 || n > 60)) {
+    throw new UsageError(
+      "invalid report interval (min = 0.1, max = 60 seconds)",
+    );
+  }
+  return n;
+}
+
+function unitFormat(text: string): UnitFormat {
+  try {
+    return parseUnitFormat(text);
+  } catch (error) {
+    throw new UsageError(
+      error instanceof Error ? error.message : String(error),
+    );
+  }
+}
+
+function positiveSize(text: string, name: string): number {
+  let n: number;
+  try {
+    n = parseSize(text);
+  } catch (error) {
+    throw new UsageError(
+      `invalid --${name} value: ${(error as Error).message}`,
+    );
+  }
+  if (n <= 0) {
+    throw new UsageError(`invalid --${name} value "${text}": must be above 0`);
+  }
+  return n;
+}
+
+function blockSize(text: string): number {
+  let n: number;
+  try {
+    n = parseSize(text);
+  } catch (error) {
+    throw new UsageError(`invalid --length value: ${(error as Error).message}`);
+  }
+  if (n <= 0 || n > LIMITS.MAX_BLOCKSIZE) {
+    throw new UsageError(
+      `block size too large (maximum = ${LIMITS.MAX_BLOCKSIZE} bytes)`,
+    );
+  }
+  return n;
+}
+
+function bitrate(text: string): { bitsPerSecond: number; burst: number } {
+  try {
+    return parseRate(text);
+  } catch (error) {
+    throw new UsageError(
+      `invalid --bitrate value: ${(error as Error).message}`,
+    );
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

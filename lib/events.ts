@@ -1,0 +1,97 @@
+/**
+ * What a test session tells its observers, in protocol order. Reporters turn
+ * these into iperf3's text or JSON; the library hands them to callers.
+ *
+ * @module
+ */
+
+import type { TestParams } from "./protocol/params.ts";
+import type { IntervalReport } from "./stats/interval.ts";
+import type { TestSummary } from "./stats/summary.ts";
+
+/** A network endpoint as printed: address and port. */
+export interface Endpoint {
+  /** IP address (IPv4-mapped IPv6 addresses shown as plain IPv4). */
+  hostname: string;
+  /** Port number. */
+  port: number;
+}
+
+/** Which end of the test this side is. */
+export type Role = "client" | "server";
+
+/** One event of a test session, tagged by `kind`. */
+export type SessionEvent =
+  | {
+    /** The server is (again) waiting for a client. */
+    kind: "listening";
+    /** The listening port. */
+    port: number;
+    /** 1 for the first test, then counting up. */
+    testNumber: number;
+  }
+  | {
+    /** The client's control connection is up and the parameters are set. */
+    kind: "connected";
+    /** The host as given on the command line. */
+    host: string;
+    /** The server port. */
+    port: number;
+    /** The test's cookie. */
+    cookie: string;
+    /** The test as sent to the server. */
+    params: TestParams;
+  }
+  | {
+    /** The server accepted a test's parameters. */
+    kind: "accepted";
+    /** The client's control connection. */
+    remote: Endpoint;
+    /** The test's cookie. */
+    cookie: string;
+    /** The test as the client asked for it. */
+    params: TestParams;
+  }
+  | {
+    /** A data stream is connected. */
+    kind: "stream";
+    /** The stream id (1, 3, 4, ...). */
+    id: number;
+    /** The printed socket number. */
+    socket: number;
+    /** Whether this side sends on it. */
+    sender: boolean;
+    /** This side's address. */
+    local: Endpoint;
+    /** The peer's address. */
+    remote: Endpoint;
+  }
+  | {
+    /** All streams are up; the test starts (TEST_START). */
+    kind: "start";
+  }
+  | {
+    /** One reporting interval ended. */
+    kind: "interval";
+    /** The figures. */
+    report: IntervalReport;
+  }
+  | {
+    /** The test ended; totals for the summary. */
+    kind: "summary";
+    /** The figures. */
+    summary: TestSummary;
+  }
+  | {
+    /** The peer interrupted the test (CLIENT_TERMINATE or SERVER_TERMINATE). */
+    kind: "terminated";
+    /** Which side was interrupted. */
+    by: Role;
+  }
+  | {
+    /** The client finished the test (after the summary). */
+    kind: "done";
+  };
+
+/** Receives a session's events. */
+export type EventSink = (event: SessionEvent) => void;

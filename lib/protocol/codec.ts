@@ -1,0 +1,273 @@
+/**
+ * The control-channel codec: the 37-byte cookie, the 1-byte signed state,
+ * the 4-byte big-endian length + JSON frame, and the SERVER_ERROR payload.
+ *
+ * Everything reads through {@linkcode Reader} and writes plain bytes, so the
+ * codec runs on an in-memory pipe in the tests.
+ *
+ * @module
+ */
+
+import { ERROR_CODES, ProtocolError } from "../errors.ts";
+import { type Reader, readFull } from "../net/io.ts";
+import { stateName } from "./states.ts";
+
+/** Bytes of a cookie on the wire: 36 characters and a NUL. */
+export const COOKIE_SIZE = 37;
+
+/** The characters iperf3 draws cookies from (`make_cookie`). */
+export const COOKIE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** The largest JSON frame iperf-ts accepts unless told otherwise (iperf3 3.18+ caps parameters at 8 KiB). */
+export const DEFAULT_MAX_JSON_SIZE = 8192;
+
+/**
+ * A fresh random cookie of 36 characters from {@linkcode COOKIE_ALPHABET}.
+ *
+ * @returns the cookie text, without the NUL
+ */
+export function makeCookie(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(COOKIE_SIZE - 1));
+  let cookie = "";
+  for (const b of bytes) cookie += COOKIE_ALPHABET[b % 32];
+  return cookie;
+}
+
+/**
+ * The 37 wire bytes of a cookie.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeCookie } from "./codec.ts";
+ * const bytes = encodeCookie("a".repeat(36));
+ * if (bytes.length !== 37 || bytes[36] !== 0) throw new Error("bad cookie");
+ * ```
+ *
+ * @param cookie 36 ASCII characters
+ * @returns 36 bytes and a NUL
+ * @throws {RangeError} when the cookie is not 36 ASCII characters
+ */
+export function encodeCookie(cookie: string): Uint8Array {
+  if (cookie.length !== COOKIE_SIZE - 1 || !/^[\x21-\x7e]*$/.test(cookie)) {
+    throw new RangeError(
+      `Cannot encode cookie "${cookie}": expected 36 printable ASCII characters`,
+    );
+  }
+  const bytes = new Uint8Array(COOKIE_SIZE);
+  new TextEncoder().encodeInto(cookie, bytes);
+  return bytes;
+}
+
+/**
+ * Reads a 37-byte cookie.
+ *
+ * @param reader the connection
+ * @returns the 36 cookie characters
+ * @throws {ProtocolError} on a short read or bytes that are not a cookie
+ */
+export async function readCookie(reader: Reader): Promise<string> {
+  const bytes = new Uint8Array(COOKIE_SIZE);
+  const n = await readFull(reader, bytes);
+  if (n < COOKIE_SIZE) {
+    throw new ProtocolError(ERROR_CODES.IERECVCOOKIE, {
+      detail: `connection closed after ${n} of ${COOKIE_SIZE} bytes`,
+    });
+  }
+  let text = "";
+  for (let i = 0; i < COOKIE_SIZE - 1; i++) {
+    const b = bytes[i] ?? 0;
+    if (b < 0x21 || b > 0x7e) {
+      throw new ProtocolError(ERROR_CODES.IERECVCOOKIE, {
+        detail: `byte ${i} of the cookie is not printable ASCII (0x${
+          b.toString(16).padStart(2, "0")
+        })`,
+      });
+    }
+    text += String.fromCharCode(b);
+  }
+  if (bytes[COOKIE_SIZE - 1] !== 0) {
+    throw new ProtocolError(ERROR_CODES.IERECVCOOKIE, {
+      detail: "the cookie does not end with a NUL byte",
+    });
+  }
+  return text;
+}
+
+/**
+ * The wire byte of a state code (a signed char).
+ *
+ * @param state the state code, -128 to 127
+ * @returns one byte
+ */
+export function encodeState(state: number): Uint8Array {
+  const bytes = new Uint8Array(1);
+  new DataView(bytes.buffer).setInt8(0, state);
+  return bytes;
+}
+
+/**
+ * Reads one state byte.
+ *
+ * @param reader the control connection
+ * @returns the signed state code (not checked against the known codes)
+ * @throws {ProtocolError} `IECTRLCLOSE` when the connection ends
+ */
+export async function readState(reader: Reader): Promise<number> {
+  const bytes = new Uint8Array(1);
+  if (await readFull(reader, bytes) < 1) {
+    throw new ProtocolError(ERROR_CODES.IECTRLCLOSE, {
+      received: "end of stream",
+    });
+  }
+  return new DataView(bytes.buffer).getInt8(0);
+}
+
+/**
+ * Reads one state byte and checks it is the one the protocol calls for.
+ *
+ * @param reader the control connection
+ * @param wanted the expected state
+ * @param code the error number to report for any other state
+ * @throws {ProtocolError} naming the expected and the received state
+ */
+export async function expectState(
+  reader: Reader,
+  wanted: number,
+  code: number = ERROR_CODES.IEMESSAGE,
+): Promise<void> {
+  const got = await readState(reader);
+  if (got !== wanted) {
+    throw new ProtocolError(code, {
+      expected: stateName(wanted),
+      received: stateName(got),
+      detail: `expected state "${stateName(wanted)}", received "${
+        stateName(got)
+      }"`,
+    });
+  }
+}
+
+/**
+ * A JSON frame: 4-byte big-endian length, then compact UTF-8 JSON.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeJsonFrame } from "./codec.ts";
+ * const frame = encodeJsonFrame({ tcp: true });
+ * // 00 00 00 0c {"tcp":true}
+ * if (frame.length !== 16 || frame[3] !== 12) throw new Error("bad frame");
+ * ```
+ *
+ * @param value the object to send
+ * @returns the frame bytes
+ */
+export function encodeJsonFrame(value: unknown): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(value));
+  const frame = new Uint8Array(4 + body.byteLength);
+  new DataView(frame.buffer).setUint32(0, body.byteLength);
+  frame.set(body, 4);
+  return frame;
+}
+
+/** Options of {@linkcode readJsonFrame}. */
+export interface ReadJsonOptions {
+  /** The largest body accepted, in bytes. */
+  maxSize?: number;
+  /** The iperf3 error number to report on failure (IERECVPARAMS, IERECVRESULTS). */
+  code?: number;
+}
+
+/**
+ * Reads one JSON frame whose body must be a JSON object.
+ *
+ * @param reader the control connection
+ * @param options size cap and error number
+ * @returns the parsed object
+ * @throws {ProtocolError} on a short read, a length of 0 or over the cap, bad UTF-8 or JSON, or a non-object
+ */
+export async function readJsonFrame(
+  reader: Reader,
+  options: ReadJsonOptions = {},
+): Promise<Record<string, unknown>> {
+  const maxSize = options.maxSize ?? DEFAULT_MAX_JSON_SIZE;
+  const code = options.code ?? ERROR_CODES.IERECVPARAMS;
+  const header = new Uint8Array(4);
+  const got = await readFull(reader, header);
+  if (got < 4) {
+    throw new ProtocolError(
+      got === 0 ? ERROR_CODES.IECTRLCLOSE : code,
+      got === 0 ? {} : {
+        detail: `connection closed after ${got} of 4 length bytes`,
+      },
+    );
+  }
+  const length = new DataView(header.buffer).getUint32(0);
+  if (length === 0 || length > maxSize) {
+    throw new ProtocolError(code, {
+      detail: `JSON length ${length} is outside 1 to ${maxSize} bytes`,
+    });
+  }
+  const body = new Uint8Array(length);
+  const n = await readFull(reader, body);
+  if (n < length) {
+    throw new ProtocolError(code, {
+      detail: `connection closed after ${n} of ${length} JSON bytes`,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch (error) {
+    throw new ProtocolError(code, { detail: "malformed JSON", cause: error });
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ProtocolError(code, { detail: "JSON is not an object" });
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The payload that follows a SERVER_ERROR state byte: `i_errno` and `errno`,
+ * each a 4-byte big-endian signed integer.
+ *
+ * @param code iperf3's error number
+ * @param errno the OS errno, 0 if none
+ * @returns 8 bytes
+ */
+export function encodeServerError(code: number, errno = 0): Uint8Array {
+  const bytes = new Uint8Array(8);
+  const view = new DataView(bytes.buffer);
+  view.setInt32(0, code);
+  view.setInt32(4, errno);
+  return bytes;
+}
+
+/** What a SERVER_ERROR carried. */
+export interface ServerErrorPayload {
+  /** iperf3's error number. */
+  code: number;
+  /** The OS errno; absent when the server closed after `i_errno` (3.12 auth failures). */
+  errno?: number;
+}
+
+/**
+ * Reads the payload after a SERVER_ERROR state byte, tolerating a peer that
+ * closes after `i_errno` without sending `errno`.
+ *
+ * @param reader the control connection
+ * @returns the error number and, if sent, the errno
+ * @throws {ProtocolError} when not even `i_errno` arrives
+ */
+export async function readServerErrorPayload(
+  reader: Reader,
+): Promise<ServerErrorPayload> {
+  const bytes = new Uint8Array(4);
+  if (await readFull(reader, bytes) < 4) {
+    throw new ProtocolError(ERROR_CODES.IECTRLCLOSE, {
+      detail: "connection closed inside a SERVER_ERROR message",
+    });
+  }
+  const code = new DataView(bytes.buffer).getInt32(0);
+  if (await readFull(reader, bytes) < 4) return { code };
+  return { code, errno: new DataView(bytes.buffer).getInt32(0) };
+}

@@ -1,0 +1,332 @@
+/**
+ * iperf3's human-readable output: turns session events into the same lines,
+ * columns and number formatting as iperf3 3.12 prints (iperf_locale.c,
+ * `iperf_print_intermediate`, `iperf_print_results`).
+ *
+ * @module
+ */
+
+import type { Endpoint, Role, SessionEvent } from "../events.ts";
+import type { TestParams } from "../protocol/params.ts";
+import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
+import type { TestSummary } from "../stats/summary.ts";
+import { formatFixed } from "../printf.ts";
+import { formatUnit, type UnitFormat } from "../units.ts";
+
+/** The dashed line between intervals and before the summary. */
+export const SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -";
+
+const BANNER_LINE = "-".repeat(59);
+const HEADER = "[ ID] Interval           Transfer     Bitrate";
+const HEADER_BIDIR = "[ ID][Role] Interval           Transfer     Bitrate";
+
+/** Options of {@linkcode TextReporter}. */
+export interface TextReporterOptions {
+  /** Which side prints. */
+  role: Role;
+  /** Rate format (`-f`); `a` (adaptive bits) by default. */
+  format?: UnitFormat;
+  /** iperf3's `-V` extra lines. */
+  verbose?: boolean;
+  /** Receives each line, without its newline. */
+  write: (line: string) => void;
+}
+
+/** Turns session events into iperf3's text lines. */
+export class TextReporter {
+  readonly #role: Role;
+  readonly #format: UnitFormat;
+  readonly #verbose: boolean;
+  readonly #write: (line: string) => void;
+  #params: TestParams | undefined;
+  #headerPrinted = false;
+
+  /** @param options role, format, verbosity and the line sink */
+  constructor(options: TextReporterOptions) {
+    this.#role = options.role;
+    this.#format = options.format ?? "a";
+    this.#verbose = options.verbose ?? false;
+    this.#write = options.write;
+  }
+
+  /**
+   * Prints the lines for one event.
+   *
+   * @param event what the session reported
+   */
+  handle(event: SessionEvent): void {
+    switch (event.kind) {
+      case "listening":
+        this.#params = undefined;
+        this.#headerPrinted = false;
+        this.#write(BANNER_LINE);
+        this.#write(
+          `Server listening on ${event.port} (test #${event.testNumber})`,
+        );
+        this.#write(BANNER_LINE);
+        break;
+      case "connected":
+        this.#params = event.params;
+        this.#write(`Connecting to host ${event.host}, port ${event.port}`);
+        if (event.params.reverse) {
+          this.#write(`Reverse mode, remote host ${event.host} is sending`);
+        }
+        if (this.#verbose) this.#write(`      Cookie: ${event.cookie}`);
+        break;
+      case "accepted":
+        this.#params = event.params;
+        this.#write(
+          `Accepted connection from ${event.remote.hostname}, port ${event.remote.port}`,
+        );
+        break;
+      case "stream":
+        this.#write(
+          `${id(event.socket)} local ${endpoint(event.local)} connected to ${
+            endpoint(event.remote)
+          }`,
+        );
+        break;
+      case "start":
+        if (this.#verbose && this.#params) {
+          this.#write(startingLine(this.#params));
+        }
+        break;
+      case "interval":
+        this.#interval(event.report);
+        break;
+      case "summary":
+        this.#summary(event.summary);
+        break;
+      case "terminated":
+        break;
+      case "done":
+        this.#write("");
+        this.#write("iperf Done.");
+        break;
+      default: {
+        const never: never = event;
+        throw new TypeError(`Cannot report event: unknown kind in ${never}`);
+      }
+    }
+  }
+
+  #bidir(): boolean {
+    return this.#params?.bidirectional ?? false;
+  }
+
+  #parallel(): number {
+    return this.#params?.parallel ?? 1;
+  }
+
+  /** Which "must be sender" groups to print, in iperf3's order. */
+  #groups(): boolean[] {
+    if (this.#bidir()) {
+      return this.#role === "client" ? [true, false] : [false, true];
+    }
+    const clientSends = !(this.#params?.reverse ?? false);
+    return [this.#role === "client" ? clientSends : !clientSends];
+  }
+
+  #roleTag(sender: boolean): string {
+    if (!this.#bidir()) return "";
+    return `[${sender ? "TX" : "RX"}-${this.#role === "client" ? "C" : "S"}]`;
+  }
+
+  #interval(report: IntervalReport): void {
+    const first = report.streams[0];
+    if (!first) return;
+    for (const mustSend of this.#groups()) {
+      const group = report.streams.filter((s) => s.sender === mustSend);
+      for (const s of group) {
+        if (s === first) {
+          if (!this.#headerPrinted) {
+            this.#write(this.#bidir() ? HEADER_BIDIR : HEADER);
+            this.#headerPrinted = true;
+          } else if (this.#parallel() > 1) {
+            this.#write(SEPARATOR);
+          }
+        }
+        this.#write(this.#bwLine(
+          id(s.socket),
+          this.#roleTag(s.sender),
+          s.start,
+          s.end,
+          s.bytes,
+          s.seconds > 0 ? s.bytes / s.seconds : 0,
+          s.omitted ? "(omitted)" : "",
+        ));
+      }
+      if (this.#parallel() > 1 && group.length > 0) {
+        const bytes = group.reduce((sum, s) => sum + s.bytes, 0);
+        this.#write(this.#bwLine(
+          "[SUM]",
+          this.#roleTag(mustSend),
+          first.start,
+          first.end,
+          bytes,
+          first.seconds > 0 ? bytes / first.seconds : 0,
+          anyOmitted(group) ? "(omitted)" : "",
+        ));
+      }
+    }
+  }
+
+  #summary(sum: TestSummary): void {
+    this.#write(SEPARATOR);
+    if (this.#verbose) this.#write("Test Complete. Summary Results:");
+    const anyRetr = sum.senderHasRetransmits !== 0 ||
+      sum.otherSideHasRetransmits !== 0;
+    const header = this.#bidir() ? HEADER_BIDIR : HEADER;
+    this.#write(anyRetr ? `${header}         Retr` : header);
+    const server = this.#role === "server";
+    for (const mustSend of this.#groups()) {
+      const retr = this.#bidir()
+        ? (mustSend ? sum.senderHasRetransmits : sum.otherSideHasRetransmits)
+        : sum.senderHasRetransmits;
+      const tag = this.#roleTag(mustSend);
+      const group = sum.streams.filter((s) => s.sender === mustSend);
+      let totalSent = 0;
+      let totalReceived = 0;
+      let totalRetr = 0;
+      for (const s of group) {
+        totalSent += s.bytesSent;
+        totalReceived += s.bytesReceived;
+        if (retr) totalRetr += s.retransmits;
+        if (server && !s.sender) {
+          if (this.#verbose) {
+            this.#write(`${id(s.socket)} (sender statistics not available)`);
+          }
+        } else {
+          this.#write(this.#summaryLine(
+            id(s.socket),
+            tag,
+            sum.senderTime,
+            s.bytesSent,
+            retr ? unsigned32(s.retransmits) : undefined,
+            "sender",
+          ));
+        }
+        if (server && s.sender) {
+          if (this.#verbose) {
+            this.#write(`${id(s.socket)} (receiver statistics not available)`);
+          }
+        } else {
+          this.#write(this.#summaryLine(
+            id(s.socket),
+            tag,
+            sum.receiverTime,
+            s.bytesReceived,
+            undefined,
+            "receiver",
+          ));
+        }
+      }
+      if (this.#parallel() > 1) {
+        if (server && !mustSend) {
+          if (this.#verbose) {
+            this.#write("[SUM] (sender statistics not available)");
+          }
+        } else {
+          this.#write(this.#summaryLine(
+            "[SUM]",
+            tag,
+            sum.senderTime,
+            totalSent,
+            retr ? String(totalRetr) : undefined,
+            "sender",
+          ));
+        }
+        if (server && mustSend) {
+          if (this.#verbose) {
+            this.#write("[SUM] (receiver statistics not available)");
+          }
+        } else {
+          this.#write(this.#summaryLine(
+            "[SUM]",
+            tag,
+            sum.receiverTime,
+            totalReceived,
+            undefined,
+            "receiver",
+          ));
+        }
+      }
+      if (this.#verbose && mustSend) {
+        this.#write(cpuLine(sum, mustSend));
+        if (this.#bidir()) this.#write(cpuLine(sum, !mustSend));
+      }
+    }
+  }
+
+  #summaryLine(
+    idText: string,
+    tag: string,
+    seconds: number,
+    bytes: number,
+    retransmits: string | undefined,
+    side: string,
+  ): string {
+    const rate = seconds > 0 ? bytes / seconds : 0;
+    if (retransmits === undefined) {
+      return this.#bwLine(idText, tag, 0, seconds, bytes, rate, side);
+    }
+    return `${idText}${tag} ${times(0, seconds)} sec  ${
+      formatUnit(bytes, "A")
+    }s  ${formatUnit(rate, this.#format)}s/sec  ${
+      retransmits.padStart(3)
+    }             ${side}`;
+  }
+
+  #bwLine(
+    idText: string,
+    tag: string,
+    start: number,
+    end: number,
+    bytes: number,
+    rate: number,
+    tail: string,
+  ): string {
+    return `${idText}${tag} ${times(start, end)} sec  ${
+      formatUnit(bytes, "A")
+    }s  ${formatUnit(rate, this.#format)}s/sec                  ${tail}`;
+  }
+}
+
+function id(socket: number): string {
+  return `[${String(socket).padStart(3)}]`;
+}
+
+function times(start: number, end: number): string {
+  return `${formatFixed(start, 2, 6)}-${formatFixed(end, 2, 6, true)}`;
+}
+
+function endpoint(e: Endpoint): string {
+  return `${e.hostname} port ${e.port}`;
+}
+
+function unsigned32(n: number): string {
+  return String(n < 0 ? n + 2 ** 32 : n);
+}
+
+function anyOmitted(streams: StreamInterval[]): boolean {
+  return streams.some((s) => s.omitted);
+}
+
+function startingLine(p: TestParams): string {
+  const base =
+    `Starting Test: protocol: ${p.protocol.toUpperCase()}, ${p.parallel} streams, ${p.length} byte blocks, omitting ${p.omit} seconds`;
+  if (p.bytes) return `${base}, ${p.bytes} bytes to send, tos ${p.tos}`;
+  if (p.blocks) return `${base}, ${p.blocks} blocks to send, tos ${p.tos}`;
+  return `${base}, ${p.time} second test, tos ${p.tos}`;
+}
+
+function cpuLine(sum: TestSummary, localSends: boolean): string {
+  const pct = (n: number) => formatFixed(n, 1);
+  const local = localSends ? "sender" : "receiver";
+  const remote = localSends ? "receiver" : "sender";
+  return `CPU Utilization: local/${local} ${pct(sum.cpu.total)}% (${
+    pct(sum.cpu.user)
+  }%u/${pct(sum.cpu.system)}%s), remote/${remote} ${
+    pct(sum.remoteCpu.total)
+  }% (${pct(sum.remoteCpu.user)}%u/${pct(sum.remoteCpu.system)}%s)`;
+}

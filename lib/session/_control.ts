@@ -1,0 +1,73 @@
+/**
+ * Helpers both session coroutines use on the control connection: reads that
+ * give way to an abort, address formatting, connection closing.
+ *
+ * @module
+ */
+
+import type { Endpoint } from "../events.ts";
+
+/** Rejection reason used when the session's signal aborts a wait. */
+export class Aborted extends Error {
+  /** @param reason the signal's reason */
+  constructor(reason: unknown) {
+    super("Session aborted", { cause: reason });
+    this.name = "Aborted";
+  }
+}
+
+/**
+ * A promise that rejects with {@linkcode Aborted} when `signal` aborts, and
+ * a function that detaches it. Never rejects unobserved.
+ *
+ * @param signal the session's signal
+ * @returns the promise and its disposer
+ */
+export function abortPromise(
+  signal: AbortSignal,
+): { promise: Promise<never>; dispose: () => void } {
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Aborted(signal.reason));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  promise.catch(() => {});
+  return {
+    promise,
+    dispose: () => signal.removeEventListener("abort", onAbort),
+  };
+}
+
+/**
+ * Waits for `work` unless `stop` rejects first; `work` is marked handled so a
+ * read left pending after an abort cannot surface as an unhandled rejection.
+ *
+ * @param work the read or other step
+ * @param stop a promise that only rejects (an {@linkcode abortPromise})
+ * @returns what `work` resolves to
+ */
+export function unlessAborted<T>(
+  work: Promise<T>,
+  stop: Promise<never>,
+): Promise<T> {
+  work.catch(() => {});
+  return Promise.race([work, stop]);
+}
+
+/**
+ * An address as iperf3 prints it: IPv4-mapped IPv6 addresses as plain IPv4.
+ *
+ * @param addr a Deno address
+ * @returns hostname and port
+ */
+export function toEndpoint(addr: Deno.Addr): Endpoint {
+  if (addr.transport !== "tcp" && addr.transport !== "udp") {
+    return { hostname: String(addr.transport), port: 0 };
+  }
+  const hostname = addr.hostname.startsWith("::ffff:") &&
+      addr.hostname.includes(".")
+    ? addr.hostname.slice(7)
+    : addr.hostname;
+  return { hostname, port: addr.port };
+}

@@ -1,0 +1,378 @@
+/**
+ * The client control coroutine: one async function that reads top to bottom
+ * in protocol order (iperf3 `iperf_run_client`, without its state machine).
+ *
+ * @module
+ */
+
+import dns from "node:dns/promises";
+import { isIP } from "node:net";
+import {
+  AccessDeniedError,
+  ERROR_CODES,
+  InterruptedError,
+  IperfError,
+  osReason,
+  ProtocolError,
+  ServerError,
+  StreamError,
+} from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import { type Reader, writeAll } from "../net/io.ts";
+import {
+  encodeCookie,
+  encodeJsonFrame,
+  encodeState,
+  makeCookie,
+  readJsonFrame,
+  readServerErrorPayload,
+  readState,
+} from "../protocol/codec.ts";
+import { encodeParams, type TestParams } from "../protocol/params.ts";
+import {
+  decodeResults,
+  encodeResults,
+  MAX_RESULTS_SIZE,
+  type TestResults,
+} from "../protocol/results.ts";
+import { stateName, STATES } from "../protocol/states.ts";
+import { summarize, type TestSummary } from "../stats/summary.ts";
+import {
+  Aborted,
+  abortPromise,
+  toEndpoint,
+  unlessAborted,
+} from "./_control.ts";
+import {
+  closeQuietly,
+  type DataStream,
+  isReceiverOnly,
+  streamId,
+  TestRun,
+} from "./test_run.ts";
+
+/** Everything the client needs to run one test. */
+export interface ClientConfig {
+  /** The server's host name or address, as given on the command line. */
+  host: string;
+  /** The server's port. */
+  port: number;
+  /** The test to ask for. */
+  params: TestParams;
+  /** Seconds between interval reports, 0 for none (`-i`). */
+  interval: number;
+  /** Only IPv4 (`-4`) or only IPv6 (`-6`). */
+  family?: 4 | 6;
+  /** Control connection timeout in milliseconds (`--connect-timeout`). */
+  connectTimeoutMs?: number;
+}
+
+/** Options of {@linkcode runClientSession}. */
+export interface ClientSessionOptions {
+  /** Interrupts the test: CLIENT_TERMINATE is sent and a partial summary reported. */
+  signal?: AbortSignal;
+  /** Receives the session's events (connected, stream, interval, summary, done). */
+  emit?: EventSink;
+}
+
+/** What a finished client test produced. */
+export interface ClientOutcome {
+  /** The test's cookie. */
+  cookie: string;
+  /** Totals merged with the server's results. */
+  summary: TestSummary;
+  /** The server's results as received. */
+  serverResults: TestResults;
+}
+
+/** Socket numbers iperf3 typically prints on a Linux client: 5, 7, 9, ... */
+function clientSocket(index: number): number {
+  return 5 + 2 * index;
+}
+
+/**
+ * Runs one test against an iperf3-compatible server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { runClientSession } from "./client.ts";
+ * const outcome = await runClientSession({ host: "127.0.0.1", port: 5201, interval: 1, params });
+ * ```
+ *
+ * @param config server, test and reporting interval
+ * @param options abort signal and event sink
+ * @returns the merged results
+ * @throws {IperfError} with iperf3's error number on any failure
+ * @throws {InterruptedError} when `signal` aborted the test
+ */
+export async function runClientSession(
+  config: ClientConfig,
+  options: ClientSessionOptions = {},
+): Promise<ClientOutcome> {
+  const signal = options.signal ?? new AbortController().signal;
+  const emit = options.emit ?? (() => {});
+  const { params } = config;
+  if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
+
+  const stop = abortPromise(signal);
+  let control: Deno.TcpConn | undefined;
+  let run: TestRun | undefined;
+  const streams: DataStream[] = [];
+  try {
+    const address = await unlessAborted(
+      resolveHost(config.host, config.family),
+      stop.promise,
+    );
+    control = await unlessAborted(
+      connect(
+        address,
+        config.port,
+        config.connectTimeoutMs,
+        ERROR_CODES.IECONNECT,
+      ),
+      stop.promise,
+    );
+    const ctl = control;
+    const next = () => unlessAborted(readState(ctl), stop.promise);
+
+    const cookie = makeCookie();
+    await writeAll(ctl, encodeCookie(cookie));
+    await expect(ctl, await next(), STATES.PARAM_EXCHANGE);
+    emit({
+      kind: "connected",
+      host: config.host,
+      port: config.port,
+      cookie,
+      params,
+    });
+    await writeAll(ctl, encodeJsonFrame(encodeParams(params)));
+    await expect(ctl, await next(), STATES.CREATE_STREAMS);
+
+    const serverAddress = toEndpoint(ctl.remoteAddr).hostname;
+    const count = params.parallel * (params.bidirectional ? 2 : 1);
+    for (let i = 0; i < count; i++) {
+      const id = streamId(i);
+      const conn = await unlessAborted(
+        connect(
+          serverAddress,
+          config.port,
+          config.connectTimeoutMs,
+          ERROR_CODES.IESTREAMCONNECT,
+          id,
+        ),
+        stop.promise,
+      );
+      conn.setNoDelay(params.noDelay);
+      const stream: DataStream = {
+        id,
+        socket: clientSocket(i),
+        sender: params.bidirectional ? i < params.parallel : !params.reverse,
+        conn,
+        local: toEndpoint(conn.localAddr),
+        remote: toEndpoint(conn.remoteAddr),
+      };
+      streams.push(stream);
+      await writeAll(conn, encodeCookie(cookie));
+      emit({
+        kind: "stream",
+        id: stream.id,
+        socket: stream.socket,
+        sender: stream.sender,
+        local: stream.local,
+        remote: stream.remote,
+      });
+    }
+
+    const testRun = new TestRun(streams, {
+      params,
+      role: "client",
+      interval: config.interval,
+      emit,
+    });
+    run = testRun;
+    await expect(ctl, await next(), STATES.TEST_START);
+    testRun.begin();
+    emit({ kind: "start" });
+    await expect(ctl, await next(), STATES.TEST_RUNNING);
+    testRun.run();
+
+    // The run phase: the end condition races the next control message
+    // (the server may send SERVER_TERMINATE or SERVER_ERROR at any time).
+    const pending = readState(ctl);
+    pending.catch(() => {});
+    const endTimer = new AbortController();
+    const ended = testRun.timeUp(endTimer.signal);
+    ended.catch(() => {});
+    let first: "end" | "message";
+    try {
+      first = await Promise.race([
+        ended.then(() => "end" as const),
+        pending.then(() => "message" as const),
+        testRun.failed,
+        stop.promise,
+      ]);
+    } finally {
+      endTimer.abort();
+    }
+    if (first === "message") {
+      await testRun.finish();
+      const state = await pending;
+      if (state === STATES.SERVER_TERMINATE) {
+        emit({ kind: "terminated", by: "server" });
+        emit({ kind: "summary", summary: localSummary(testRun, params) });
+        await writeAll(ctl, encodeState(STATES.IPERF_DONE)).catch(() => {});
+        throw new IperfError(ERROR_CODES.IESERVERTERM);
+      }
+      await expect(ctl, state, STATES.EXCHANGE_RESULTS);
+      throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
+        detail: `received "${stateName(state)}" before the test ended`,
+      });
+    }
+    await testRun.finish();
+    await writeAll(ctl, encodeState(STATES.TEST_END));
+    await expect(
+      ctl,
+      await unlessAborted(pending, stop.promise),
+      STATES.EXCHANGE_RESULTS,
+    );
+    await writeAll(ctl, encodeJsonFrame(encodeResults(testRun.results())));
+    const serverResults = decodeResults(
+      await unlessAborted(
+        readJsonFrame(ctl, {
+          maxSize: MAX_RESULTS_SIZE,
+          code: ERROR_CODES.IERECVRESULTS,
+        }),
+        stop.promise,
+      ),
+    );
+    checkStreamIds(serverResults, streams);
+    await expect(ctl, await next(), STATES.DISPLAY_RESULTS);
+    await testRun.close();
+    const summary = summarize({
+      streams: testRun.totals(),
+      receiverOnly: isReceiverOnly(params, "client"),
+      bidirectional: params.bidirectional,
+      cpu: testRun.cpu(),
+      peer: serverResults,
+    });
+    emit({ kind: "summary", summary });
+    await writeAll(ctl, encodeState(STATES.IPERF_DONE));
+    emit({ kind: "done" });
+    return { cookie, summary, serverResults };
+  } catch (error) {
+    if (!(error instanceof Aborted)) throw error;
+    // Interrupted (Ctrl-C): report what we have, tell the server, give up.
+    if (run) {
+      await run.finish();
+      emit({ kind: "summary", summary: localSummary(run, params) });
+    }
+    if (control) {
+      await writeAll(control, encodeState(STATES.CLIENT_TERMINATE)).catch(
+        () => {},
+      );
+    }
+    throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
+  } finally {
+    stop.dispose();
+    await run?.close();
+    for (const s of streams) closeQuietly(s.conn);
+    if (control) closeQuietly(control);
+  }
+}
+
+function localSummary(run: TestRun, params: TestParams): TestSummary {
+  return summarize({
+    streams: run.totals(),
+    receiverOnly: isReceiverOnly(params, "client"),
+    bidirectional: params.bidirectional,
+    cpu: run.cpu(),
+  });
+}
+
+/**
+ * Checks a state from the server; turns ACCESS_DENIED and SERVER_ERROR into
+ * their errors.
+ */
+async function expect(
+  control: Reader,
+  got: number,
+  wanted: number,
+): Promise<void> {
+  if (got === wanted) return;
+  if (got === STATES.ACCESS_DENIED) throw new AccessDeniedError();
+  if (got === STATES.SERVER_ERROR) {
+    const payload = await readServerErrorPayload(control);
+    throw new ServerError(payload.code, payload.errno);
+  }
+  if (got === STATES.SERVER_TERMINATE) {
+    throw new IperfError(ERROR_CODES.IESERVERTERM);
+  }
+  throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
+    expected: stateName(wanted),
+    received: stateName(got),
+    detail: `expected state "${stateName(wanted)}", received "${
+      stateName(got)
+    }"`,
+  });
+}
+
+function checkStreamIds(results: TestResults, streams: DataStream[]): void {
+  const ids = new Set(streams.map((s) => s.id));
+  for (const s of results.streams) {
+    if (!ids.has(s.id)) {
+      throw new ProtocolError(ERROR_CODES.IESTREAMID, {
+        detail: `stream id ${s.id} is not one of this test's`,
+      });
+    }
+  }
+}
+
+async function resolveHost(host: string, family?: 4 | 6): Promise<string> {
+  const bare = host.startsWith("[") && host.endsWith("]")
+    ? host.slice(1, -1)
+    : host;
+  const literal = isIP(bare);
+  if (literal !== 0) {
+    if (family !== undefined && family !== literal) {
+      throw new IperfError(ERROR_CODES.IECONNECT, {
+        detail: `"${host}" is not an IPv${family} address`,
+      });
+    }
+    return bare;
+  }
+  if (family === undefined) return bare;
+  try {
+    const found = await dns.lookup(bare, { family });
+    return found.address;
+  } catch (error) {
+    throw new IperfError(ERROR_CODES.IECONNECT, {
+      detail: `cannot resolve "${host}" to an IPv${family} address`,
+      cause: error,
+    });
+  }
+}
+
+async function connect(
+  hostname: string,
+  port: number,
+  timeoutMs: number | undefined,
+  code: number,
+  id?: number,
+): Promise<Deno.TcpConn> {
+  try {
+    return await Deno.connect({
+      hostname,
+      port,
+      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+    });
+  } catch (error) {
+    const detail =
+      error instanceof DOMException && error.name === "TimeoutError"
+        ? "Connection timed out"
+        : osReason(error);
+    if (id !== undefined) {
+      throw new StreamError(code, id, { detail, cause: error });
+    }
+    throw new IperfError(code, { detail, cause: error });
+  }
+}

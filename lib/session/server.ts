@@ -1,0 +1,520 @@
+/**
+ * The server: an accept loop that tells control connections from data
+ * connections by cookie, and one session coroutine per test that reads top to
+ * bottom in protocol order (iperf3 `iperf_run_server`, without its select loop).
+ *
+ * @module
+ */
+
+import { delay } from "../async.ts";
+import {
+  ERROR_CODES,
+  InterruptedError,
+  IperfError,
+  osReason,
+  ProtocolError,
+} from "../errors.ts";
+import type { EventSink } from "../events.ts";
+import { writeAll } from "../net/io.ts";
+import {
+  DEFAULT_MAX_JSON_SIZE,
+  encodeJsonFrame,
+  encodeServerError,
+  encodeState,
+  readCookie,
+  readJsonFrame,
+  readState,
+} from "../protocol/codec.ts";
+import {
+  decodeParams,
+  ParamError,
+  type TestParams,
+} from "../protocol/params.ts";
+import {
+  decodeResults,
+  encodeResults,
+  MAX_RESULTS_SIZE,
+} from "../protocol/results.ts";
+import { stateName, STATES } from "../protocol/states.ts";
+import { summarize } from "../stats/summary.ts";
+import {
+  Aborted,
+  abortPromise,
+  toEndpoint,
+  unlessAborted,
+} from "./_control.ts";
+import {
+  closeQuietly,
+  type DataStream,
+  isReceiverOnly,
+  streamId,
+  TestRun,
+} from "./test_run.ts";
+
+/** Default server port. */
+export const DEFAULT_PORT = 5201;
+
+/** How long a new connection may take to send its cookie, and a client its parameters. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** How long the server waits for a test's data connections after CREATE_STREAMS. */
+export const STREAM_ACCEPT_TIMEOUT_MS = 30_000;
+
+/** Seconds the server lets a timed test overrun before giving up on it (iperf3's watchdog). */
+const WATCHDOG_GRACE_S = 40;
+
+/** Options of {@linkcode serve}. */
+export interface ServeOptions {
+  /** Stops the server: running tests get SERVER_TERMINATE, every socket closes. */
+  signal?: AbortSignal;
+  /** Receives every test's events (listening, accepted, stream, interval, summary). */
+  emit?: EventSink;
+  /** Told about each test that ended in an error; the server goes on. */
+  onTestError?: (error: unknown) => void;
+  /** Seconds between interval reports, 0 for none (`-i`). */
+  interval?: number;
+  /** Serve one test, then return (`-1`). */
+  oneOff?: boolean;
+  /** Tests allowed at once; a client beyond that gets ACCESS_DENIED (1, as iperf3). */
+  maxTests?: number;
+}
+
+/** Options of {@linkcode listen}. */
+export interface ListenOptions {
+  /** The port, 5201 by default, 0 for any free port. */
+  port?: number;
+  /** The address to bind (`-B`); all addresses by default. */
+  hostname?: string;
+  /** Only IPv4 (`-4`) or only IPv6 (`-6`). */
+  family?: 4 | 6;
+}
+
+/**
+ * Opens the server's listening socket: dual-stack `[::]` by default (as
+ * iperf3), `0.0.0.0` where IPv6 is unavailable or with `-4`.
+ *
+ * @param options port, address and family
+ * @returns the listener
+ * @throws {IperfError} `IELISTEN` with the OS reason
+ */
+export function listen(options: ListenOptions = {}): Deno.TcpListener {
+  const port = options.port ?? DEFAULT_PORT;
+  const hostname = options.hostname ??
+    (options.family === 4 ? "0.0.0.0" : "::");
+  try {
+    return Deno.listen({ hostname, port });
+  } catch (error) {
+    if (options.hostname === undefined && options.family === undefined) {
+      try {
+        return Deno.listen({ hostname: "0.0.0.0", port });
+      } catch {
+        // Report the first failure below.
+      }
+    }
+    throw new IperfError(ERROR_CODES.IELISTEN, {
+      detail: osReason(error),
+      cause: error,
+    });
+  }
+}
+
+/** A connection waiting for its cookie to be matched to a test. */
+type StreamHandoff = (conn: Deno.TcpConn) => void;
+
+/**
+ * Serves tests on `listener` until `signal` aborts (or after one test with
+ * `oneOff`). A peer's failure ends that test only.
+ *
+ * @example Usage
+ * ```ts
+ * import { listen, serve } from "./server.ts";
+ * const controller = new AbortController();
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const done = serve(listener, { signal: controller.signal });
+ * controller.abort();
+ * await done;
+ * ```
+ *
+ * @param listener the listening socket; closed when `serve` returns
+ * @param options signal, event sink, error callback, interval, one-off
+ * @returns when the server has stopped and every socket is closed
+ */
+export async function serve(
+  listener: Deno.TcpListener,
+  options: ServeOptions = {},
+): Promise<void> {
+  const signal = options.signal ?? new AbortController().signal;
+  const emit = options.emit ?? (() => {});
+  const onTestError = options.onTestError ?? (() => {});
+  const maxTests = options.maxTests ?? 1;
+  const port = (listener.addr as Deno.NetAddr).port;
+  const handoffs = new Map<string, StreamHandoff>();
+  const tasks = new Set<Promise<void>>();
+  const loose = new Set<Deno.TcpConn>();
+  let active = 0;
+  let testNumber = 1;
+
+  const closeListener = () => closeQuietly(listener as unknown as Deno.Conn);
+  signal.addEventListener("abort", closeListener, { once: true });
+
+  async function handle(conn: Deno.TcpConn): Promise<void> {
+    loose.add(conn);
+    let cookie: string;
+    try {
+      cookie = await withTimeout(readCookie(conn), HANDSHAKE_TIMEOUT_MS, conn);
+    } catch {
+      // Garbage, a short cookie or silence: drop it, nobody was waiting.
+      loose.delete(conn);
+      closeQuietly(conn);
+      return;
+    }
+    const handoff = handoffs.get(cookie);
+    if (handoff) {
+      loose.delete(conn);
+      handoff(conn);
+      return;
+    }
+    if (active >= maxTests || signal.aborted) {
+      await writeAll(conn, encodeState(STATES.ACCESS_DENIED)).catch(() => {});
+      loose.delete(conn);
+      closeQuietly(conn);
+      return;
+    }
+    loose.delete(conn);
+    active++;
+    try {
+      await runServerSession(conn, cookie, {
+        signal,
+        emit,
+        interval: options.interval ?? 1,
+        handoffs,
+      });
+    } catch (error) {
+      if (!(error instanceof Aborted)) onTestError(error);
+    } finally {
+      active--;
+      testNumber++;
+      if (options.oneOff) {
+        closeListener();
+      } else if (!signal.aborted) {
+        emit({ kind: "listening", port, testNumber });
+      }
+    }
+  }
+
+  emit({ kind: "listening", port, testNumber });
+  try {
+    for await (const conn of listener) {
+      const task = handle(conn).finally(() => tasks.delete(task));
+      tasks.add(task);
+    }
+  } catch (error) {
+    if (!signal.aborted && !options.oneOff) {
+      throw new IperfError(ERROR_CODES.IEACCEPT, {
+        detail: osReason(error),
+        cause: error,
+      });
+    }
+  } finally {
+    signal.removeEventListener("abort", closeListener);
+    closeListener();
+    for (const conn of loose) closeQuietly(conn);
+    await Promise.allSettled(tasks);
+  }
+}
+
+interface SessionContext {
+  signal: AbortSignal;
+  emit: EventSink;
+  interval: number;
+  handoffs: Map<string, StreamHandoff>;
+}
+
+/** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
+function serverSocket(index: number): number {
+  return 5 + 3 * index;
+}
+
+/**
+ * One test, from the cookie to IPERF_DONE, in protocol order.
+ *
+ * @throws {IperfError} when the test fails; the server goes on
+ */
+async function runServerSession(
+  control: Deno.TcpConn,
+  cookie: string,
+  ctx: SessionContext,
+): Promise<void> {
+  const { emit } = ctx;
+  const stop = abortPromise(ctx.signal);
+  const streams: DataStream[] = [];
+  let run: TestRun | undefined;
+  let params: TestParams | undefined;
+  try {
+    control.setNoDelay(true);
+    await writeAll(control, encodeState(STATES.PARAM_EXCHANGE));
+    const wire = await unlessAborted(
+      withTimeout(
+        readJsonFrame(control, {
+          maxSize: DEFAULT_MAX_JSON_SIZE,
+          code: ERROR_CODES.IERECVPARAMS,
+        }),
+        HANDSHAKE_TIMEOUT_MS,
+        control,
+      ),
+      stop.promise,
+    );
+    try {
+      params = decodeParams(wire);
+      if (params.protocol === "udp") {
+        throw new ParamError(ERROR_CODES.IEUNIMP, "UDP is not supported yet");
+      }
+    } catch (error) {
+      if (error instanceof ParamError) {
+        await writeAll(
+          control,
+          concat(
+            encodeState(STATES.SERVER_ERROR),
+            encodeServerError(error.code, 0),
+          ),
+        ).catch(() => {});
+      }
+      throw error;
+    }
+    const p = params;
+    emit({
+      kind: "accepted",
+      remote: toEndpoint(control.remoteAddr),
+      cookie,
+      params: p,
+    });
+
+    // Data connections arrive on the same listener; the accept loop hands
+    // over the ones that carry this test's cookie.
+    const count = p.parallel * (p.bidirectional ? 2 : 1);
+    const arrived: Deno.TcpConn[] = [];
+    let wake = () => {};
+    ctx.handoffs.set(cookie, (conn) => {
+      arrived.push(conn);
+      wake();
+    });
+    try {
+      await writeAll(control, encodeState(STATES.CREATE_STREAMS));
+      const controlClosed = readState(control);
+      controlClosed.catch(() => {});
+      const deadline = performance.now() + STREAM_ACCEPT_TIMEOUT_MS;
+      while (streams.length < count) {
+        while (arrived.length === 0) {
+          const remaining = deadline - performance.now();
+          if (remaining <= 0) {
+            throw new ProtocolError(ERROR_CODES.IESTREAMACCEPT, {
+              detail: `${streams.length} of ${count} streams connected in ${
+                STREAM_ACCEPT_TIMEOUT_MS / 1000
+              } s`,
+            });
+          }
+          const woken = new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          const timer = new AbortController();
+          try {
+            await Promise.race([
+              woken,
+              delay(remaining, { signal: timer.signal }),
+              controlClosed.then((state) => {
+                throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
+                  detail: `received "${
+                    stateName(state)
+                  }" while streams were connecting`,
+                });
+              }),
+              stop.promise,
+            ]);
+          } finally {
+            timer.abort();
+          }
+        }
+        const conn = arrived.shift() as Deno.TcpConn;
+        const i = streams.length;
+        conn.setNoDelay(p.noDelay);
+        const stream: DataStream = {
+          id: streamId(i),
+          socket: serverSocket(i),
+          sender: p.bidirectional ? i >= p.parallel : p.reverse,
+          conn,
+          local: toEndpoint(conn.localAddr),
+          remote: toEndpoint(conn.remoteAddr),
+        };
+        streams.push(stream);
+        emit({
+          kind: "stream",
+          id: stream.id,
+          socket: stream.socket,
+          sender: stream.sender,
+          local: stream.local,
+          remote: stream.remote,
+        });
+      }
+      // The control read started above is the one the run phase waits on.
+      const testRun = new TestRun(streams, {
+        params: p,
+        role: "server",
+        interval: ctx.interval,
+        emit,
+      });
+      run = testRun;
+      await writeAll(control, encodeState(STATES.TEST_START));
+      testRun.begin();
+      emit({ kind: "start" });
+      await writeAll(control, encodeState(STATES.TEST_RUNNING));
+      testRun.run();
+      ctx.handoffs.delete(cookie);
+
+      const watchdog = new AbortController();
+      const limit = p.time > 0
+        ? delay((p.time + p.omit + WATCHDOG_GRACE_S) * 1000, {
+          signal: watchdog.signal,
+        }).then(() => {
+          throw new IperfError(ERROR_CODES.IENOMSG, {
+            detail: "the test ran past its duration",
+          });
+        })
+        : new Promise<never>(() => {});
+      limit.catch(() => {});
+      let state: number;
+      try {
+        state = await Promise.race([
+          controlClosed,
+          testRun.failed,
+          limit,
+          stop.promise,
+        ]);
+      } finally {
+        watchdog.abort();
+      }
+      await testRun.finish();
+      await testRun.close();
+      const local = {
+        streams: testRun.totals(),
+        receiverOnly: isReceiverOnly(p, "server"),
+        bidirectional: p.bidirectional,
+        cpu: testRun.cpu(),
+      };
+      if (state === STATES.CLIENT_TERMINATE) {
+        emit({ kind: "terminated", by: "client" });
+        emit({ kind: "summary", summary: summarize(local) });
+        throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
+      }
+      if (state !== STATES.TEST_END) {
+        throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
+          expected: "TEST_END",
+          received: stateName(state),
+          detail: `expected state "TEST_END", received "${stateName(state)}"`,
+        });
+      }
+      // iperf3 prints the server's summary before the exchange, so its
+      // output never contains the client's numbers.
+      emit({ kind: "summary", summary: summarize(local) });
+      await writeAll(control, encodeState(STATES.EXCHANGE_RESULTS));
+      const clientResults = decodeResults(
+        await unlessAborted(
+          withTimeout(
+            readJsonFrame(control, {
+              maxSize: MAX_RESULTS_SIZE,
+              code: ERROR_CODES.IERECVRESULTS,
+            }),
+            HANDSHAKE_TIMEOUT_MS,
+            control,
+          ),
+          stop.promise,
+        ),
+      );
+      for (const s of clientResults.streams) {
+        if (!streams.some((own) => own.id === s.id)) {
+          throw new ProtocolError(ERROR_CODES.IESTREAMID, {
+            detail: `stream id ${s.id} is not one of this test's`,
+          });
+        }
+      }
+      await writeAll(
+        control,
+        encodeJsonFrame(encodeResults(testRun.results())),
+      );
+      await writeAll(control, encodeState(STATES.DISPLAY_RESULTS));
+      // IPERF_DONE, or the client simply closing, ends the test.
+      await unlessAborted(
+        withTimeout(readState(control), HANDSHAKE_TIMEOUT_MS, control),
+        stop.promise,
+      ).catch((error) => {
+        if (error instanceof Aborted) throw error;
+      });
+    } finally {
+      ctx.handoffs.delete(cookie);
+      for (const conn of arrived) closeQuietly(conn);
+    }
+  } catch (error) {
+    if (!(error instanceof Aborted)) throw error;
+    // The server is shutting down: tell the client, report what we have.
+    if (run) {
+      await run.finish();
+      await run.close();
+      emit({
+        kind: "summary",
+        summary: summarize({
+          streams: run.totals(),
+          receiverOnly: isReceiverOnly(params as TestParams, "server"),
+          bidirectional: params?.bidirectional ?? false,
+          cpu: run.cpu(),
+        }),
+      });
+    }
+    await writeAll(control, encodeState(STATES.SERVER_TERMINATE)).catch(
+      () => {},
+    );
+    throw error;
+  } finally {
+    stop.dispose();
+    await run?.close();
+    for (const s of streams) closeQuietly(s.conn);
+    closeQuietly(control);
+  }
+}
+
+/**
+ * Waits for `work`, closing `conn` (which ends the pending read) if it takes
+ * longer than `ms`.
+ */
+async function withTimeout<T>(
+  work: Promise<T>,
+  ms: number,
+  conn: Deno.Conn,
+): Promise<T> {
+  work.catch(() => {});
+  const timer = new AbortController();
+  let timedOut = false;
+  const timeout = delay(ms, { signal: timer.signal }).then(() => {
+    timedOut = true;
+    closeQuietly(conn);
+  });
+  timeout.catch(() => {});
+  try {
+    return await work;
+  } catch (error) {
+    if (timedOut) {
+      throw new ProtocolError(ERROR_CODES.IENOMSG, {
+        detail: `nothing received for ${ms / 1000} s`,
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    timer.abort();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}

@@ -1,0 +1,339 @@
+/**
+ * The run phase shared by client and server: one task per data stream, the
+ * interval reporter (with the `-O` omit period), and the final sample.
+ *
+ * The session that owns a `TestRun` drives it in protocol order:
+ * `begin()` at TEST_START, `run()` at TEST_RUNNING, `finish()` when the test
+ * ends, `close()` on every exit path.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { delay } from "../async.ts";
+import { ERROR_CODES, osReason, StreamError } from "../errors.ts";
+import type { Endpoint, EventSink, Role } from "../events.ts";
+import type { TestParams } from "../protocol/params.ts";
+import type { TestResults } from "../protocol/results.ts";
+import { TransferBudget, TransferCounter } from "../stats/counter.ts";
+import {
+  type IntervalReport,
+  isReportable,
+  StreamStats,
+} from "../stats/interval.ts";
+import type { CpuUtil, LocalStreamTotal } from "../stats/summary.ts";
+import { runTcpReceiver } from "../stream/tcp_receiver.ts";
+import { runTcpSender } from "../stream/tcp_sender.ts";
+
+/** A connected data stream, before the test runs. */
+export interface DataStream {
+  /** The stream id (1, 3, 4, ...). */
+  id: number;
+  /** The printed socket number. */
+  socket: number;
+  /** Whether this side sends on it. */
+  sender: boolean;
+  /** The connection. */
+  conn: Deno.TcpConn;
+  /** This side's address. */
+  local: Endpoint;
+  /** The peer's address. */
+  remote: Endpoint;
+}
+
+/** Options of {@linkcode TestRun}. */
+export interface TestRunOptions {
+  /** The test. */
+  params: TestParams;
+  /** Which side runs it. */
+  role: Role;
+  /** Seconds between interval reports, 0 for none. */
+  interval: number;
+  /** Receives interval events. */
+  emit: EventSink;
+}
+
+/** How long `finish()` waits for sends in flight before it takes the final sample. */
+const SEND_DRAIN_MS = 5000;
+
+interface Tracked {
+  stream: DataStream;
+  counter: TransferCounter;
+  stats: StreamStats;
+}
+
+/**
+ * iperf3's stream id sequence: 1, 3, 4, 5, ... (id 2 is skipped, as in
+ * iperf3, for compatibility).
+ *
+ * @param index the stream's creation index, from 0
+ * @returns the id
+ */
+export function streamId(index: number): number {
+  return index === 0 ? 1 : index + 2;
+}
+
+/** Whether the local side only receives (iperf3 mode RECEIVER). */
+export function isReceiverOnly(params: TestParams, role: Role): boolean {
+  if (params.bidirectional) return false;
+  return role === "client" ? params.reverse : !params.reverse;
+}
+
+/** One test's data streams from TEST_START to the final sample. */
+export class TestRun {
+  /** The `-n`/`-k` budget; `reached` ends a byte- or block-limited test. */
+  readonly budget: TransferBudget;
+  readonly #tracked: Tracked[];
+  readonly #options: TestRunOptions;
+  readonly #tasks: Promise<void>[] = [];
+  readonly #senders: Promise<void>[] = [];
+  readonly #stopSending = new AbortController();
+  readonly #stopReporting = new AbortController();
+  #reporter: Promise<void> | undefined;
+  #stopping = false;
+  #omitting: boolean;
+  #finalMs = 0;
+  #cpuStart = process.cpuUsage();
+  #wallStartMs = 0;
+  #fail: (error: unknown) => void = () => {};
+  /** Rejects with a {@linkcode StreamError} when a stream fails before `finish()`. */
+  readonly failed: Promise<never>;
+
+  /**
+   * @param streams the connected streams, in creation order
+   * @param options test, role, interval and event sink
+   */
+  constructor(streams: DataStream[], options: TestRunOptions) {
+    this.#options = options;
+    this.#omitting = options.params.omit > 0;
+    this.budget = new TransferBudget(
+      options.params.bytes,
+      options.params.blocks,
+      !this.#omitting,
+    );
+    this.#tracked = streams.map((stream) => ({
+      stream,
+      counter: new TransferCounter(),
+      stats: new StreamStats(stream.id, stream.socket, stream.sender),
+    }));
+    this.failed = new Promise<never>((_, reject) => {
+      this.#fail = reject;
+    });
+    // Observed through `failed` by the session; never left unhandled.
+    this.failed.catch(() => {});
+  }
+
+  /** TEST_START: the streams' clocks and the CPU meter start now. */
+  begin(): void {
+    const now = performance.now();
+    this.#wallStartMs = now;
+    this.#cpuStart = process.cpuUsage();
+    for (const t of this.#tracked) t.stats.reset(now);
+  }
+
+  /** TEST_RUNNING: counting starts, the stream tasks and the reporter run. */
+  run(): void {
+    const { params } = this.#options;
+    const block = makePayload(params.length, params.repeatingPayload);
+    for (const t of this.#tracked) {
+      t.counter.counting = true;
+      if (t.stream.sender) {
+        const task = runTcpSender(t.stream.conn, {
+          block,
+          counter: t.counter,
+          budget: this.budget,
+          stop: this.#stopSending.signal,
+          bitsPerSecond: params.bandwidth,
+        }).catch((error) =>
+          this.#streamFailed(t, error, ERROR_CODES.IESTREAMWRITE)
+        );
+        this.#senders.push(task);
+        this.#tasks.push(task);
+      } else {
+        const task = runTcpReceiver(t.stream.conn, {
+          buffer: new Uint8Array(params.length),
+          counter: t.counter,
+          budget: this.budget,
+        }).catch((error) =>
+          this.#streamFailed(t, error, ERROR_CODES.IESTREAMREAD)
+        );
+        this.#tasks.push(task);
+      }
+    }
+    this.#reporter = this.#report(this.#stopReporting.signal).catch(() => {});
+  }
+
+  /** When a timed test ends (`-t` + `-O` after TEST_START), as a `performance.now()` value; Infinity for `-n`/`-k`. */
+  get endsAtMs(): number {
+    const { time, omit } = this.#options.params;
+    return time > 0 ? this.#wallStartMs + (time + omit) * 1000 : Infinity;
+  }
+
+  /**
+   * Resolves when a timed test's duration is up (counted from TEST_START, as
+   * iperf3's timer), or when a `-n`/`-k` budget is used up.
+   *
+   * @param signal cancels the wait
+   * @returns when the test should end
+   */
+  timeUp(signal: AbortSignal): Promise<void> {
+    if (this.endsAtMs === Infinity) return this.budget.reached;
+    return delay(this.endsAtMs - performance.now(), { signal });
+  }
+
+  /**
+   * The test ends: senders stop after the write in flight (counted), counting
+   * stops, and the last partial interval is reported if iperf3 would print it.
+   */
+  async finish(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stopSending.abort();
+    if (this.#senders.length > 0) {
+      const drain = new AbortController();
+      await Promise.race([
+        Promise.allSettled(this.#senders),
+        delay(SEND_DRAIN_MS, { signal: drain.signal }).catch(() => {}),
+      ]);
+      drain.abort();
+    }
+    const now = performance.now();
+    this.#finalMs = now;
+    for (const t of this.#tracked) t.counter.counting = false;
+    this.#stopReporting.abort();
+    await this.#reporter;
+    const report = this.#sample(now);
+    if (isReportable(report, this.#options.interval || 1)) {
+      this.#options.emit({ kind: "interval", report });
+    }
+  }
+
+  /** Local per-stream totals after `finish()`. */
+  totals(): LocalStreamTotal[] {
+    return this.#tracked.map((t) => ({
+      id: t.stream.id,
+      socket: t.stream.socket,
+      sender: t.stream.sender,
+      bytes: t.counter.bytes,
+      duration: t.stats.elapsed(this.#finalMs || performance.now()),
+    }));
+  }
+
+  /** Process CPU use since `begin()`, in percent of wall time. */
+  cpu(): CpuUtil {
+    const used = process.cpuUsage(this.#cpuStart);
+    const wallUs = ((this.#finalMs || performance.now()) - this.#wallStartMs) *
+      1000;
+    if (wallUs <= 0) return { total: 0, user: 0, system: 0 };
+    const user = used.user / wallUs * 100;
+    const system = used.system / wallUs * 100;
+    return { total: user + system, user, system };
+  }
+
+  /** This side's results JSON content, for the exchange. */
+  results(): TestResults {
+    const cpu = this.cpu();
+    return {
+      cpuUtilTotal: cpu.total,
+      cpuUtilUser: cpu.user,
+      cpuUtilSystem: cpu.system,
+      senderHasRetransmits:
+        isReceiverOnly(this.#options.params, this.#options.role) ? -1 : 0,
+      streams: this.totals().map((t) => ({
+        id: t.id,
+        bytes: t.bytes,
+        retransmits: -1,
+        jitter: 0,
+        errors: 0,
+        packets: 0,
+        startTime: 0,
+        endTime: t.duration,
+      })),
+    };
+  }
+
+  /** Closes every data socket and waits for the stream tasks to end. */
+  async close(): Promise<void> {
+    this.#stopping = true;
+    this.#stopSending.abort();
+    this.#stopReporting.abort();
+    for (const t of this.#tracked) closeQuietly(t.stream.conn);
+    await Promise.allSettled([...this.#tasks, this.#reporter]);
+  }
+
+  #streamFailed(t: Tracked, error: unknown, code: number): void {
+    if (this.#stopping) return;
+    this.#fail(
+      new StreamError(code, t.stream.id, {
+        detail: osReason(error),
+        cause: error,
+      }),
+    );
+  }
+
+  #sample(nowMs: number): IntervalReport {
+    return {
+      streams: this.#tracked.map((t) =>
+        t.stats.sample(nowMs, t.counter.bytes, this.#omitting)
+      ),
+    };
+  }
+
+  async #report(signal: AbortSignal): Promise<void> {
+    const { params, interval, emit } = this.#options;
+    const intervalMs = interval * 1000;
+    let originMs = this.#wallStartMs;
+    if (this.#omitting) {
+      const omitEndMs = originMs + params.omit * 1000;
+      let next = intervalMs > 0 ? originMs + intervalMs : Infinity;
+      while (next <= omitEndMs) {
+        await delay(next - performance.now(), { signal });
+        emit({ kind: "interval", report: this.#sample(performance.now()) });
+        next += intervalMs;
+      }
+      await delay(omitEndMs - performance.now(), { signal });
+      // End of the omit period: iperf3's iperf_reset_stats.
+      const now = performance.now();
+      this.#omitting = false;
+      for (const t of this.#tracked) {
+        t.counter.reset();
+        t.stats.reset(now);
+      }
+      this.budget.reset();
+      originMs = now;
+    }
+    if (intervalMs <= 0) return;
+    // The tick that falls on the end of a timed test is left to finish(),
+    // whose final sample then closes that interval (no stray sliver after it).
+    const lastTickMs = this.endsAtMs - intervalMs * 0.01;
+    for (let k = 1; originMs + k * intervalMs < lastTickMs; k++) {
+      await delay(originMs + k * intervalMs - performance.now(), { signal });
+      emit({ kind: "interval", report: this.#sample(performance.now()) });
+    }
+  }
+}
+
+function makePayload(length: number, repeating: boolean): Uint8Array {
+  const block = new Uint8Array(length);
+  if (repeating) {
+    for (let i = 0; i < length; i++) block[i] = 0x30 + i % 10;
+  } else {
+    for (let i = 0; i < length; i += 65536) {
+      crypto.getRandomValues(block.subarray(i, Math.min(length, i + 65536)));
+    }
+  }
+  return block;
+}
+
+/**
+ * Closes a connection, ignoring one that is already closed.
+ *
+ * @param conn the connection
+ */
+export function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed: close() throws BadResource the second time.
+  }
+}

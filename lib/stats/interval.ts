@@ -1,0 +1,143 @@
+/**
+ * Per-stream interval bookkeeping: counters in, one snapshot per interval out.
+ * Pure arithmetic over millisecond timestamps from a monotonic clock.
+ *
+ * @module
+ */
+
+/** One stream's figures for one reporting interval (one element of iperf3's `intervals[].streams`). */
+export interface StreamInterval {
+  /** The stream id (1, 3, 4, ...). */
+  id: number;
+  /** The stream's socket number as printed in `[  5]`. */
+  socket: number;
+  /** Whether this side sends on the stream. */
+  sender: boolean;
+  /** Seconds from the stream's start to the interval's start (microsecond resolution). */
+  start: number;
+  /** Seconds from the stream's start to the interval's end. */
+  end: number;
+  /** The interval's length as iperf3 stores it: a 32-bit float. */
+  seconds: number;
+  /** Bytes moved in the interval. */
+  bytes: number;
+  /** Bits per second: bytes / seconds × 8. */
+  bitsPerSecond: number;
+  /** Whether the interval lies in the `-O` omit period. */
+  omitted: boolean;
+}
+
+/** All streams' figures for one reporting interval. */
+export interface IntervalReport {
+  /** One entry per stream, in the order the streams were created. */
+  streams: StreamInterval[];
+}
+
+/**
+ * Microseconds of a monotonic millisecond timestamp: iperf3 keeps times as
+ * seconds + microseconds, so every time it prints has at most 6 decimals.
+ *
+ * @param ms a `performance.now()` value
+ * @returns whole microseconds
+ */
+export function toMicros(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+/** Interval state of one stream; owned by the session, fed from the stream's counter. */
+export class StreamStats {
+  /** The stream id. */
+  readonly id: number;
+  /** The printed socket number. */
+  readonly socket: number;
+  /** Whether this side sends on the stream. */
+  readonly sender: boolean;
+  /** Every interval taken so far, omitted ones included. */
+  readonly intervals: StreamInterval[] = [];
+  #originUs = 0;
+  #lastUs = 0;
+  #lastBytes = 0;
+
+  /**
+   * @param id the stream id
+   * @param socket the printed socket number
+   * @param sender whether this side sends on the stream
+   */
+  constructor(id: number, socket: number, sender: boolean) {
+    this.id = id;
+    this.socket = socket;
+    this.sender = sender;
+  }
+
+  /**
+   * Starts the stream's clock (TEST_START) or restarts it (end of the omit
+   * period); the caller zeroes the counter at the same moment.
+   *
+   * @param nowMs a `performance.now()` value
+   */
+  reset(nowMs: number): void {
+    this.#originUs = this.#lastUs = toMicros(nowMs);
+    this.#lastBytes = 0;
+  }
+
+  /**
+   * Closes the current interval at `nowMs`.
+   *
+   * @param nowMs a `performance.now()` value
+   * @param counterBytes the stream counter's bytes since the last reset
+   * @param omitted whether the interval lies in the omit period
+   * @returns the interval, also kept in `intervals`
+   */
+  sample(
+    nowMs: number,
+    counterBytes: number,
+    omitted: boolean,
+  ): StreamInterval {
+    const nowUs = Math.max(toMicros(nowMs), this.#lastUs);
+    const seconds = Math.fround((nowUs - this.#lastUs) / 1e6);
+    const bytes = counterBytes - this.#lastBytes;
+    const interval: StreamInterval = {
+      id: this.id,
+      socket: this.socket,
+      sender: this.sender,
+      start: (this.#lastUs - this.#originUs) / 1e6,
+      end: (nowUs - this.#originUs) / 1e6,
+      seconds,
+      bytes,
+      bitsPerSecond: seconds > 0 ? bytes / seconds * 8 : 0,
+      omitted,
+    };
+    this.#lastUs = nowUs;
+    this.#lastBytes = counterBytes;
+    this.intervals.push(interval);
+    return interval;
+  }
+
+  /**
+   * Seconds since the stream's clock started.
+   *
+   * @param nowMs a `performance.now()` value
+   * @returns the elapsed time, microsecond resolution
+   */
+  elapsed(nowMs: number): number {
+    return (toMicros(nowMs) - this.#originUs) / 1e6;
+  }
+}
+
+/**
+ * Whether iperf3 would print a final interval: it drops one shorter than 10%
+ * of the reporting interval in which no stream moved a byte
+ * (`iperf_print_intermediate`).
+ *
+ * @param report the interval
+ * @param interval the reporting interval in seconds
+ * @returns true to print it
+ */
+export function isReportable(
+  report: IntervalReport,
+  interval: number,
+): boolean {
+  return report.streams.some((s) =>
+    s.end - s.start >= interval * 0.1 || s.bytes > 0
+  );
+}

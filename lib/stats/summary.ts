@@ -1,0 +1,146 @@
+/**
+ * End-of-test totals: the local counters merged with the peer's results the
+ * way iperf3's `get_results` and `iperf_print_results` do it.
+ *
+ * @module
+ */
+
+import type { StreamResult, TestResults } from "../protocol/results.ts";
+
+/** CPU use in percent of wall time. */
+export interface CpuUtil {
+  /** User + system. */
+  total: number;
+  /** User time. */
+  user: number;
+  /** System time. */
+  system: number;
+}
+
+/** One stream's totals for the summary. */
+export interface StreamSummary {
+  /** The stream id. */
+  id: number;
+  /** The printed socket number. */
+  socket: number;
+  /** Whether this side sent on the stream. */
+  sender: boolean;
+  /** Bytes the sending side sent (local if we sent, else the peer's report; 0 if unknown). */
+  bytesSent: number;
+  /** Bytes the receiving side received (local if we received, else the peer's report). */
+  bytesReceived: number;
+  /** Retransmits reported by the sending side, -1 when unknown. */
+  retransmits: number;
+}
+
+/** Everything the summary lines and the `end` JSON are built from. */
+export interface TestSummary {
+  /** Per stream, in creation order. */
+  streams: StreamSummary[];
+  /** The sending side's duration in seconds (first stream, as iperf3). */
+  senderTime: number;
+  /** The receiving side's duration in seconds (first stream). */
+  receiverTime: number;
+  /** The local duration of the first stream in seconds. */
+  endTime: number;
+  /** 1 when the lines of the sending direction carry retransmit counts (iperf3's flag, after the exchange). */
+  senderHasRetransmits: number;
+  /** In bidir: the peer's `sender_has_retransmits`. */
+  otherSideHasRetransmits: number;
+  /** Local CPU use. */
+  cpu: CpuUtil;
+  /** The peer's CPU use (zeros before the exchange). */
+  remoteCpu: CpuUtil;
+}
+
+/** One local stream's end state, before the peer's results are merged in. */
+export interface LocalStreamTotal {
+  /** The stream id. */
+  id: number;
+  /** The printed socket number. */
+  socket: number;
+  /** Whether this side sent on the stream. */
+  sender: boolean;
+  /** Bytes moved after the omit period. */
+  bytes: number;
+  /** Seconds from the stream's (post-omit) start to its last sample. */
+  duration: number;
+}
+
+/** What the session knows when it builds a summary. */
+export interface SummaryInput {
+  /** Local streams in creation order. */
+  streams: LocalStreamTotal[];
+  /** Whether the local side is a pure receiver (iperf3 mode RECEIVER). */
+  receiverOnly: boolean;
+  /** Whether the test is bidirectional. */
+  bidirectional: boolean;
+  /** Local CPU use. */
+  cpu: CpuUtil;
+  /** The peer's results, when exchanged. */
+  peer?: TestResults | undefined;
+}
+
+/**
+ * Merges local totals with the peer's results into a summary.
+ *
+ * @param input local totals and, after the exchange, the peer's results
+ * @returns the summary
+ */
+export function summarize(input: SummaryInput): TestSummary {
+  const peerById = new Map<number, StreamResult>();
+  for (const s of input.peer?.streams ?? []) peerById.set(s.id, s);
+  // iperf-ts cannot read TCP_INFO, so its own sending side has no retransmit
+  // counts (0). A pure receiver takes the peer's flag after the exchange; in
+  // bidir the peer's flag describes the reverse direction (`get_results`).
+  let senderHasRetransmits = 0;
+  let otherSideHasRetransmits = 0;
+  if (input.peer && input.receiverOnly) {
+    senderHasRetransmits = input.peer.senderHasRetransmits;
+  } else if (input.peer && input.bidirectional) {
+    otherSideHasRetransmits = input.peer.senderHasRetransmits;
+  }
+
+  const streams = input.streams.map((s): StreamSummary => {
+    const peer = peerById.get(s.id);
+    return {
+      id: s.id,
+      socket: s.socket,
+      sender: s.sender,
+      bytesSent: s.sender ? s.bytes : peer?.bytes ?? 0,
+      bytesReceived: s.sender ? peer?.bytes ?? 0 : s.bytes,
+      retransmits: s.sender ? -1 : peer?.retransmits ?? -1,
+    };
+  });
+
+  const first = input.streams[0];
+  const endTime = first?.duration ?? 0;
+  let senderTime = 0;
+  let receiverTime = 0;
+  if (first) {
+    const peer = peerById.get(first.id);
+    const peerTime = peer ? peer.endTime - peer.startTime : 0;
+    if (first.sender) {
+      senderTime = endTime;
+      receiverTime = peerTime || senderTime;
+    } else {
+      receiverTime = endTime;
+      senderTime = peerTime || receiverTime;
+    }
+  }
+  const remote = input.peer;
+  return {
+    streams,
+    senderTime,
+    receiverTime,
+    endTime,
+    senderHasRetransmits,
+    otherSideHasRetransmits,
+    cpu: input.cpu,
+    remoteCpu: {
+      total: remote?.cpuUtilTotal ?? 0,
+      user: remote?.cpuUtilUser ?? 0,
+      system: remote?.cpuUtilSystem ?? 0,
+    },
+  };
+}

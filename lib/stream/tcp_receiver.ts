@@ -1,0 +1,43 @@
+/**
+ * The TCP receiving loop: reads into one preallocated buffer until the peer
+ * closes or the session closes the socket.
+ *
+ * @module
+ */
+
+import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
+import type { Reader } from "../net/io.ts";
+
+/** Options of {@linkcode runTcpReceiver}. */
+export interface TcpReceiverOptions {
+  /** The read buffer, `-l` bytes, reused for every read. */
+  buffer: Uint8Array;
+  /** Where this stream's received bytes are counted. */
+  counter: TransferCounter;
+  /** The test's `-n`/`-k` budget (a receiver counts read calls as blocks, as iperf3). */
+  budget: TransferBudget;
+}
+
+/**
+ * Reads from `conn` until end of stream. Bytes are counted only while
+ * `counter.counting` is set; later bytes are drained and dropped.
+ *
+ * @param conn the data connection
+ * @param options buffer, counter and budget
+ * @returns at end of stream; rejects when a read fails
+ */
+export async function runTcpReceiver(
+  conn: Reader,
+  options: TcpReceiverOptions,
+): Promise<void> {
+  const { buffer, counter, budget } = options;
+  while (true) {
+    const n = await conn.read(buffer);
+    if (n === null) return;
+    if (counter.counting) {
+      counter.bytes += n;
+      counter.blocks++;
+      budget.add(n);
+    }
+  }
+}
