@@ -5,7 +5,16 @@
  */
 
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
+import { setImmediate } from "node:timers";
 import type { Writer } from "../net/io.ts";
+
+/**
+ * How often the loop yields to the event loop, in milliseconds. Deno resolves
+ * a write that completes at once without returning to its event loop, so a
+ * sender whose peer drains fast would otherwise hold off timers and control
+ * reads (measured: 20-300 ms late) until a write has to wait.
+ */
+const YIELD_EVERY_MS = 0.5;
 
 /** Options of {@linkcode runTcpSender}. */
 export interface TcpSenderOptions {
@@ -39,6 +48,7 @@ export async function runTcpSender(
   const rate = options.bitsPerSecond ?? 0;
   const startMs = performance.now();
   let sentForRate = 0;
+  let lastYieldMs = startMs;
   while (!stop.aborted) {
     if (rate > 0) {
       const aheadMs = sentForRate * 8 / rate * 1000 -
@@ -50,6 +60,11 @@ export async function runTcpSender(
     }
     const n = await conn.write(block);
     sentForRate += n;
+    const now = performance.now();
+    if (now - lastYieldMs > YIELD_EVERY_MS) {
+      lastYieldMs = now;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (counter.counting) {
       counter.bytes += n;
       counter.blocks++;
