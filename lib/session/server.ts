@@ -249,6 +249,8 @@ async function runServerSession(
   const stop = abortPromise(ctx.signal);
   const streams: DataStream[] = [];
   let run: TestRun | undefined;
+  // Set while data moves; a shutdown then reports a partial summary.
+  let running: TestRun | undefined;
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
@@ -368,6 +370,7 @@ async function runServerSession(
       emit({ kind: "start" });
       await writeAll(control, encodeState(STATES.TEST_RUNNING));
       testRun.run();
+      running = testRun;
       ctx.handoffs.delete(cookie);
 
       const watchdog = new AbortController();
@@ -392,6 +395,7 @@ async function runServerSession(
       } finally {
         watchdog.abort();
       }
+      running = undefined;
       await testRun.finish();
       await testRun.close();
       const local = {
@@ -455,16 +459,16 @@ async function runServerSession(
   } catch (error) {
     if (!(error instanceof Aborted)) throw error;
     // The server is shutting down: tell the client, report what we have.
-    if (run) {
-      await run.finish();
-      await run.close();
+    if (running) {
+      await running.finish();
+      await running.close();
       emit({
         kind: "summary",
         summary: summarize({
-          streams: run.totals(),
+          streams: running.totals(),
           receiverOnly: isReceiverOnly(params as TestParams, "server"),
           bidirectional: params?.bidirectional ?? false,
-          cpu: run.cpu(),
+          cpu: running.cpu(),
         }),
       });
     }
