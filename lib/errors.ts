@@ -150,6 +150,8 @@ export class IperfError extends Error {
   readonly detail: string | undefined;
 
   /**
+   * Creates an instance.
+   *
    * @param code iperf3's error number
    * @param options detail and cause
    */
@@ -185,6 +187,8 @@ export class ProtocolError extends IperfError {
   readonly received: string | undefined;
 
   /**
+   * Creates an instance.
+   *
    * @param code iperf3's error number (usually `IEMESSAGE` or `IECTRLCLOSE`)
    * @param options expected/received states, detail and cause
    */
@@ -198,7 +202,11 @@ export class ProtocolError extends IperfError {
 
 /** The server refused the test because it is busy (state ACCESS_DENIED). */
 export class AccessDeniedError extends IperfError {
-  /** @param options cause */
+  /**
+   * Creates an instance.
+   *
+   * @param options cause
+   */
   constructor(options: IperfErrorOptions = {}) {
     super(ERROR_CODES.IEACCESSDENIED, options);
     this.name = "AccessDeniedError";
@@ -211,6 +219,8 @@ export class ServerError extends IperfError {
   readonly errno: number | undefined;
 
   /**
+   * Creates an instance.
+   *
    * @param code the `i_errno` the server sent
    * @param errno the `errno` the server sent, if any
    */
@@ -227,6 +237,8 @@ export class StreamError extends IperfError {
   readonly streamId: number;
 
   /**
+   * Creates an instance.
+   *
    * @param code iperf3's error number (200-208)
    * @param streamId the stream's id
    * @param options detail and cause
@@ -240,7 +252,11 @@ export class StreamError extends IperfError {
 
 /** The test was interrupted by a signal or an abort. */
 export class InterruptedError extends IperfError {
-  /** @param code `IECLIENTTERM` on the client, `IESERVERTERM` on the server */
+  /**
+   * Creates an instance.
+   *
+   * @param code `IECLIENTTERM` on the client, `IESERVERTERM` on the server
+   */
   constructor(code: number) {
     super(code);
     this.name = "InterruptedError";
@@ -253,6 +269,8 @@ export class UsageError extends Error {
   readonly exitCode: number;
 
   /**
+   * Creates an instance.
+   *
    * @param message the text printed after `iperf3: parameter error - `
    * @param exitCode the exit code (1 as iperf3)
    */

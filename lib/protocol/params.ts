@@ -156,6 +156,8 @@ export function encodeParams(p: TestParams): WireParams {
 /** A parameter the server refuses; `code` is the i_errno to send back in SERVER_ERROR. */
 export class ParamError extends ProtocolError {
   /**
+   * Creates an instance.
+   *
    * @param code iperf3's error number for the bad parameter
    * @param detail which key and why
    */

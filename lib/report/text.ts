@@ -41,7 +41,11 @@ export class TextReporter {
   #params: TestParams | undefined;
   #headerPrinted = false;
 
-  /** @param options role, format, verbosity and the line sink */
+  /**
+   * Creates an instance.
+   *
+   * @param options role, format, verbosity and the line sink
+   */
   constructor(options: TextReporterOptions) {
     this.#role = options.role;
     this.#format = options.format ?? "a";

@@ -5,11 +5,16 @@
  * @module
  */
 
+import { delay } from "../async.ts";
 import type { Endpoint } from "../events.ts";
 
 /** Rejection reason used when the session's signal aborts a wait. */
 export class Aborted extends Error {
-  /** @param reason the signal's reason */
+  /**
+   * Creates an instance.
+   *
+   * @param reason the signal's reason
+   */
   constructor(reason: unknown) {
     super("Session aborted", { cause: reason });
     this.name = "Aborted";
@@ -70,4 +75,35 @@ export function toEndpoint(addr: Deno.Addr): Endpoint {
     ? addr.hostname.slice(7)
     : addr.hostname;
   return { hostname, port: addr.port };
+}
+
+/** How long a stream failure waits for a control message that explains it. */
+export const STREAM_FAILURE_GRACE_MS = 250;
+
+/**
+ * A stream failure, unless the control connection delivers a message within
+ * a short grace period: a peer that ends a test (CLIENT_TERMINATE,
+ * SERVER_TERMINATE) closes its data sockets too, and whichever side notices
+ * first should not turn that into a stream error.
+ *
+ * @param failed the run's stream-failure promise
+ * @param pending the pending control read
+ * @returns `"message"` when the control read won; otherwise rejects with the stream error
+ */
+export function streamFailureUnlessMessage(
+  failed: Promise<never>,
+  pending: Promise<number>,
+): Promise<"message"> {
+  return failed.catch(async (error) => {
+    const grace = new AbortController();
+    const late = await Promise.race([
+      pending.then(() => "message" as const, () => "closed" as const),
+      delay(STREAM_FAILURE_GRACE_MS, { signal: grace.signal }).then(() =>
+        "none" as const
+      ),
+    ]);
+    grace.abort();
+    if (late === "message") return "message" as const;
+    throw error;
+  });
 }

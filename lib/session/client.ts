@@ -40,6 +40,7 @@ import { summarize, type TestSummary } from "../stats/summary.ts";
 import {
   Aborted,
   abortPromise,
+  streamFailureUnlessMessage,
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
@@ -208,7 +209,7 @@ export async function runClientSession(
       first = await Promise.race([
         ended.then(() => "end" as const),
         pending.then(() => "message" as const),
-        testRun.failed,
+        streamFailureUnlessMessage(testRun.failed, pending),
         stop.promise,
       ]);
     } finally {

@@ -40,6 +40,7 @@ import { summarize } from "../stats/summary.ts";
 import {
   Aborted,
   abortPromise,
+  streamFailureUnlessMessage,
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
@@ -386,17 +387,20 @@ async function runServerSession(
       limit.catch(() => {});
       let state: number;
       try {
-        state = await Promise.race([
+        await Promise.race([
           controlClosed,
-          testRun.failed,
+          streamFailureUnlessMessage(testRun.failed, controlClosed),
           limit,
           stop.promise,
         ]);
+        state = await controlClosed;
       } finally {
         watchdog.abort();
       }
       running = undefined;
-      await testRun.finish();
+      // Bytes the client wrote before TEST_END may still sit in our socket
+      // buffers: read them before closing, as part of the test.
+      await testRun.finish({ drainReceivers: state === STATES.TEST_END });
       await testRun.close();
       const local = {
         streams: testRun.totals(),
@@ -458,7 +462,11 @@ async function runServerSession(
     }
   } catch (error) {
     if (!(error instanceof Aborted)) throw error;
-    // The server is shutting down: tell the client, report what we have.
+    // The server is shutting down: tell the client first (before its data
+    // sockets close under it), then report what we have.
+    await writeAll(control, encodeState(STATES.SERVER_TERMINATE)).catch(
+      () => {},
+    );
     if (running) {
       await running.finish();
       await running.close();
@@ -472,9 +480,6 @@ async function runServerSession(
         }),
       });
     }
-    await writeAll(control, encodeState(STATES.SERVER_TERMINATE)).catch(
-      () => {},
-    );
     throw error;
   } finally {
     stop.dispose();

@@ -56,6 +56,12 @@ export interface TestRunOptions {
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
 const SEND_DRAIN_MS = 5000;
 
+/** A receiving stream counts as drained once this long passes without a byte. */
+const RECEIVE_IDLE_MS = 20;
+
+/** The longest `finish({ drainReceivers })` reads on after the test ended. */
+const RECEIVE_DRAIN_MAX_MS = 2000;
+
 interface Tracked {
   stream: DataStream;
   counter: TransferCounter;
@@ -100,6 +106,8 @@ export class TestRun {
   readonly failed: Promise<never>;
 
   /**
+   * Creates an instance.
+   *
    * @param streams the connected streams, in creation order
    * @param options test, role, interval and event sink
    */
@@ -184,10 +192,15 @@ export class TestRun {
   /**
    * The test ends: senders stop after the write in flight (counted), counting
    * stops, and the last partial interval is reported if iperf3 would print it.
+   *
+   * @param options `drainReceivers`: keep counting what the peer sent before
+   *   it ended the test until the receiving streams fall idle (the server at
+   *   TEST_END); the test's end time stays the moment `finish()` was called
    */
-  async finish(): Promise<void> {
+  async finish(options: { drainReceivers?: boolean } = {}): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    const endMs = performance.now();
     this.#stopSending.abort();
     if (this.#senders.length > 0) {
       const drain = new AbortController();
@@ -197,7 +210,8 @@ export class TestRun {
       ]);
       drain.abort();
     }
-    const now = performance.now();
+    if (options.drainReceivers) await this.#drainReceivers();
+    const now = options.drainReceivers ? endMs : performance.now();
     this.#finalMs = now;
     for (const t of this.#tracked) t.counter.counting = false;
     this.#stopReporting.abort();
@@ -205,6 +219,20 @@ export class TestRun {
     const report = this.#sample(now);
     if (isReportable(report, this.#options.interval || 1)) {
       this.#options.emit({ kind: "interval", report });
+    }
+  }
+
+  /** Waits until no receiving stream has counted a byte for RECEIVE_IDLE_MS (at most RECEIVE_DRAIN_MAX_MS). */
+  async #drainReceivers(): Promise<void> {
+    const receivers = this.#tracked.filter((t) => !t.stream.sender);
+    if (receivers.length === 0) return;
+    const deadline = performance.now() + RECEIVE_DRAIN_MAX_MS;
+    let before = -1;
+    while (performance.now() < deadline) {
+      const now = receivers.reduce((sum, t) => sum + t.counter.bytes, 0);
+      if (now === before) return;
+      before = now;
+      await delay(RECEIVE_IDLE_MS);
     }
   }
 

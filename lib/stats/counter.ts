@@ -37,6 +37,8 @@ export class TransferBudget {
   #armed: boolean;
 
   /**
+   * Creates an instance.
+   *
    * @param maxBytes bytes that end the test, 0 for no limit
    * @param maxBlocks blocks that end the test, 0 for no limit
    * @param armed false while an omit period runs: nothing ends the test until `reset()`
@@ -48,6 +50,11 @@ export class TransferBudget {
     this.reached = new Promise((resolve) => {
       this.#resolve = resolve;
     });
+  }
+
+  /** Whether a limit was met: senders stop at once, without waiting for the session. */
+  get exhausted(): boolean {
+    return !this.#armed && this.limited;
   }
 
   /** Whether a byte or block limit is set at all. */

@@ -59,6 +59,8 @@ export class StreamStats {
   #lastBytes = 0;
 
   /**
+   * Creates an instance.
+   *
    * @param id the stream id
    * @param socket the printed socket number
    * @param sender whether this side sends on the stream

@@ -49,7 +49,7 @@ export async function runTcpSender(
   const startMs = performance.now();
   let sentForRate = 0;
   let lastYieldMs = startMs;
-  while (!stop.aborted) {
+  while (!stop.aborted && !budget.exhausted) {
     if (rate > 0) {
       const aheadMs = sentForRate * 8 / rate * 1000 -
         (performance.now() - startMs);
@@ -58,7 +58,10 @@ export async function runTcpSender(
         continue;
       }
     }
-    const n = await conn.write(block);
+    // A block is written whole, as iperf3's Nwrite does, so `-k` counts
+    // whole blocks; partial writes are continued.
+    let n = await conn.write(block);
+    while (n < block.byteLength) n += await conn.write(block.subarray(n));
     sentForRate += n;
     const now = performance.now();
     if (now - lastYieldMs > YIELD_EVERY_MS) {

@@ -1,0 +1,74 @@
+/**
+ * iperf-ts: an iperf3-compatible network throughput tester for Deno.
+ *
+ * The library API runs the same client and server as the `iperf3`-compatible
+ * command in `main.ts`.
+ *
+ * @example Usage
+ * ```ts
+ * import { listen, runClientSession, serve } from "./mod.ts";
+ *
+ * const controller = new AbortController();
+ * const listener = listen({ hostname: "127.0.0.1", port: 0 });
+ * const server = serve(listener, { signal: controller.signal });
+ * const outcome = await runClientSession({
+ *   host: "127.0.0.1",
+ *   port: listener.addr.port,
+ *   interval: 0,
+ *   params: {
+ *     protocol: "tcp", omit: 0, time: 0, bytes: 10 * 1024 * 1024, blocks: 0,
+ *     parallel: 1, reverse: false, bidirectional: false, length: 131072,
+ *     bandwidth: 0, burst: 0, pacingTimer: 1000, noDelay: false, window: 0,
+ *     mss: 0, tos: 0, fqRate: 0, flowLabel: 0, getServerOutput: false,
+ *     udpCounters64bit: false, repeatingPayload: false, zeroCopy: false,
+ *     dontFragment: false,
+ *   },
+ * });
+ * controller.abort();
+ * await server;
+ * if ((outcome.summary.streams[0]?.bytesSent ?? 0) < 10 * 1024 * 1024) {
+ *   throw new Error("short transfer");
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ClientConfig,
+  type ClientOutcome,
+  type ClientSessionOptions,
+  runClientSession,
+} from "./lib/session/client.ts";
+export {
+  DEFAULT_PORT,
+  listen,
+  type ListenOptions,
+  serve,
+  type ServeOptions,
+} from "./lib/session/server.ts";
+export { TextReporter, type TextReporterOptions } from "./lib/report/text.ts";
+export type { Endpoint, EventSink, Role, SessionEvent } from "./lib/events.ts";
+export type { TestParams } from "./lib/protocol/params.ts";
+export type { StreamResult, TestResults } from "./lib/protocol/results.ts";
+export type {
+  CpuUtil,
+  StreamSummary,
+  TestSummary,
+} from "./lib/stats/summary.ts";
+export type { IntervalReport, StreamInterval } from "./lib/stats/interval.ts";
+export type { UnitFormat } from "./lib/units.ts";
+export {
+  AccessDeniedError,
+  ERROR_CODES,
+  type ErrorCode,
+  errorText,
+  InterruptedError,
+  IperfError,
+  type IperfErrorOptions,
+  ProtocolError,
+  type ProtocolErrorOptions,
+  ServerError,
+  StreamError,
+  UsageError,
+} from "./lib/errors.ts";

@@ -1,0 +1,199 @@
+import assert from "node:assert/strict";
+import {
+  AccessDeniedError,
+  ERROR_CODES,
+  InterruptedError,
+  IperfError,
+} from "../../lib/errors.ts";
+import type { SessionEvent } from "../../lib/events.ts";
+import { runClientSession } from "../../lib/session/client.ts";
+import type { TestSummary } from "../../lib/stats/summary.ts";
+import { tcpParams, waitForEvents, withServer } from "../_support/server.ts";
+
+function serverSummaries(events: SessionEvent[]): TestSummary[] {
+  return events.flatMap((e) => e.kind === "summary" ? [e.summary] : []);
+}
+
+function total(
+  summary: TestSummary,
+  sender: boolean,
+  field: "bytesSent" | "bytesReceived",
+): number {
+  return summary.streams.filter((s) => s.sender === sender).reduce(
+    (n, s) => n + s[field],
+    0,
+  );
+}
+
+Deno.test("runClientSession() against our server: every mode moves and reports the same bytes", async (t) => {
+  await withServer(async (server) => {
+    const cases = [
+      {
+        name: "default, -n 40M",
+        params: tcpParams({ bytes: 40 * 1024 * 1024 }),
+      },
+      {
+        name: "-P 3 -n 40M",
+        params: tcpParams({ bytes: 40 * 1024 * 1024, parallel: 3 }),
+      },
+      {
+        name: "-R -n 40M",
+        params: tcpParams({ bytes: 40 * 1024 * 1024, reverse: true }),
+      },
+      {
+        name: "--bidir -t 1",
+        params: tcpParams({ time: 1, bidirectional: true }),
+      },
+      { name: "-k 100", params: tcpParams({ blocks: 100 }) },
+    ];
+    for (const [index, c] of cases.entries()) {
+      await t.step(c.name, async () => {
+        const outcome = await runClientSession({
+          host: "127.0.0.1",
+          port: server.port,
+          interval: 0,
+          params: c.params,
+        });
+        await waitForEvents(server, "summary", index + 1);
+        const serverSummary = serverSummaries(
+          server.events,
+        )[index] as TestSummary;
+        assert.equal(server.errors.length, 0, String(server.errors[0]));
+        const streams = c.params.parallel * (c.params.bidirectional ? 2 : 1);
+        assert.equal(outcome.summary.streams.length, streams);
+        assert.equal(outcome.serverResults.streams.length, streams);
+        // Whatever one side reported about its own streams reached the
+        // other side unchanged in the results exchange. The server prints
+        // its summary before the exchange, so it only knows its local side.
+        const clientSendsTo = !c.params.reverse;
+        if (clientSendsTo) {
+          assert.equal(
+            total(outcome.summary, true, "bytesReceived"),
+            total(serverSummary, false, "bytesReceived"),
+          );
+        } else {
+          assert.equal(
+            total(outcome.summary, false, "bytesSent"),
+            total(serverSummary, true, "bytesSent"),
+          );
+        }
+        const sent = total(outcome.summary, clientSendsTo, "bytesSent");
+        const received = total(outcome.summary, clientSendsTo, "bytesReceived");
+        assert.ok(sent > 0, "nothing sent");
+        assert.ok(received <= sent, `received ${received} > sent ${sent}`);
+        assert.ok(received >= sent * 0.8, `received ${received} of ${sent}`);
+        if (c.params.bytes) {
+          assert.ok(sent >= c.params.bytes, `sent ${sent} < ${c.params.bytes}`);
+          assert.ok(sent < c.params.bytes + streams * c.params.length);
+        }
+        if (c.params.blocks && !c.params.reverse) {
+          assert.equal(sent, c.params.blocks * c.params.length);
+        }
+      });
+    }
+  });
+});
+
+Deno.test("serve() answers ACCESS_DENIED to a second client while a test runs", async () => {
+  await withServer(async (server) => {
+    const first = runClientSession({
+      host: "127.0.0.1",
+      port: server.port,
+      interval: 0,
+      params: tcpParams({ time: 1 }),
+    });
+    await waitForEvents(server, "start", 1);
+    await assert.rejects(
+      runClientSession({
+        host: "127.0.0.1",
+        port: server.port,
+        interval: 0,
+        params: tcpParams({ time: 1 }),
+      }),
+      AccessDeniedError,
+    );
+    const outcome = await first;
+    assert.ok((outcome.summary.streams[0]?.bytesSent ?? 0) > 0);
+  });
+});
+
+Deno.test("runClientSession() interrupted by its signal sends CLIENT_TERMINATE and the server goes on", async () => {
+  await withServer(async (server) => {
+    const controller = new AbortController();
+    const events: SessionEvent[] = [];
+    const running = runClientSession(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        interval: 0,
+        params: tcpParams({ time: 5 }),
+      },
+      { signal: controller.signal, emit: (e) => events.push(e) },
+    );
+    await waitForEvents(server, "start", 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    await assert.rejects(
+      running,
+      (error: unknown) =>
+        error instanceof InterruptedError &&
+        error.code === ERROR_CODES.IECLIENTTERM,
+    );
+    // The client still printed a partial summary with its own bytes.
+    const partial = events.find((e) => e.kind === "summary");
+    assert.ok(
+      partial && partial.kind === "summary" &&
+        (partial.summary.streams[0]?.bytesSent ?? 0) > 0,
+    );
+    await waitForEvents(server, "summary", 1);
+    assert.ok(server.errors.some((e) => e instanceof InterruptedError));
+    const next = await runClientSession({
+      host: "127.0.0.1",
+      port: server.port,
+      interval: 0,
+      params: tcpParams({ bytes: 1 << 20 }),
+    });
+    assert.ok((next.summary.streams[0]?.bytesReceived ?? 0) >= 1 << 20);
+  });
+});
+
+Deno.test("serve() stopping mid-test sends SERVER_TERMINATE to the client", async () => {
+  const events: SessionEvent[] = [];
+  let running: Promise<unknown> | undefined;
+  await withServer(async (server) => {
+    running = runClientSession(
+      {
+        host: "127.0.0.1",
+        port: server.port,
+        interval: 0,
+        params: tcpParams({ time: 5 }),
+      },
+      { emit: (e) => events.push(e) },
+    );
+    running.catch(() => {});
+    await waitForEvents(server, "start", 1);
+  });
+  await assert.rejects(
+    running as Promise<unknown>,
+    (error: unknown) =>
+      error instanceof IperfError && error.code === ERROR_CODES.IESERVERTERM,
+  );
+  assert.ok(events.some((e) => e.kind === "summary"));
+});
+
+Deno.test("runClientSession() reports a refused connection with iperf3's message", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  await assert.rejects(
+    runClientSession({
+      host: "127.0.0.1",
+      port,
+      interval: 0,
+      params: tcpParams({ time: 1 }),
+    }),
+    (error: unknown) =>
+      error instanceof IperfError && error.code === ERROR_CODES.IECONNECT &&
+      error.iperfText.endsWith(": Connection refused"),
+  );
+});
