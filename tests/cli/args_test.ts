@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { parseCommandLine } from "../../lib/cli/args.ts";
+import { UsageError } from "../../lib/errors.ts";
+
+function usageError(args: string[], message: RegExp): void {
+  assert.throws(() => parseCommandLine(args), (error: unknown) => {
+    assert.ok(
+      error instanceof UsageError,
+      `not a UsageError: ${String(error)}`,
+    );
+    assert.match(error.message, message);
+    assert.equal(error.exitCode, 1);
+    return true;
+  });
+}
+
+Deno.test("parseCommandLine() gives iperf3's defaults for a bare client", () => {
+  const config = parseCommandLine(["-c", "example.net"]);
+  assert.equal(config.role, "client");
+  if (config.role !== "client") return;
+  assert.equal(config.client.host, "example.net");
+  assert.equal(config.client.port, 5201);
+  assert.equal(config.client.interval, 1);
+  const p = config.client.params;
+  assert.deepEqual(
+    [
+      p.protocol,
+      p.time,
+      p.bytes,
+      p.blocks,
+      p.parallel,
+      p.length,
+      p.omit,
+      p.reverse,
+      p.bidirectional,
+    ],
+    ["tcp", 10, 0, 0, 1, 131072, 0, false, false],
+  );
+  assert.equal(config.output.format, "a");
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.client.params));
+});
+
+Deno.test("parseCommandLine() reads every client flag it supports", () => {
+  const config = parseCommandLine([
+    "--client",
+    "::1",
+    "-p",
+    "6000",
+    "-n",
+    "10M",
+    "-l",
+    "64K",
+    "-P",
+    "4",
+    "-R",
+    "-i",
+    "0.5",
+    "-O",
+    "2",
+    "-T",
+    "box",
+    "-N",
+    "-f",
+    "M",
+    "-6",
+    "--connect-timeout",
+    "250",
+    "-b",
+    "100M/5",
+    "--repeating-payload",
+    "-V",
+  ]);
+  assert.equal(config.role, "client");
+  if (config.role !== "client") return;
+  const p = config.client.params;
+  assert.equal(config.client.port, 6000);
+  assert.equal(p.time, 0);
+  assert.equal(p.bytes, 10 * 1024 * 1024);
+  assert.equal(p.length, 65536);
+  assert.equal(p.parallel, 4);
+  assert.equal(p.reverse, true);
+  assert.equal(p.omit, 2);
+  assert.equal(p.title, "box");
+  assert.equal(p.noDelay, true);
+  assert.equal(p.bandwidth, 100_000_000);
+  assert.equal(p.burst, 5);
+  assert.equal(p.repeatingPayload, true);
+  assert.equal(config.client.interval, 0.5);
+  assert.equal(config.client.family, 6);
+  assert.equal(config.client.connectTimeoutMs, 250);
+  assert.equal(config.output.format, "M");
+  assert.equal(config.output.verbose, true);
+  assert.equal(config.output.title, "box");
+});
+
+Deno.test("parseCommandLine() reads the server flags", () => {
+  const config = parseCommandLine([
+    "-s",
+    "-p",
+    "5999",
+    "-1",
+    "-B",
+    "127.0.0.1",
+    "-4",
+    "-i",
+    "0",
+  ]);
+  assert.deepEqual(config, {
+    role: "server",
+    server: {
+      port: 5999,
+      oneOff: true,
+      interval: 0,
+      bindAddress: "127.0.0.1",
+      family: 4,
+    },
+    output: { format: "a", verbose: false },
+  });
+});
+
+Deno.test("parseCommandLine() answers -h and -v", () => {
+  assert.equal(parseCommandLine(["-h"]).role, "help");
+  assert.equal(parseCommandLine(["--version"]).role, "version");
+});
+
+Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () => {
+  usageError(["-c", "h", "-t", "abc"], /invalid --time value "abc"/);
+  usageError(
+    ["-c", "h", "-t", "86401"],
+    /test duration too long \(maximum = 86400 seconds\)/,
+  );
+  usageError(
+    ["-c", "h", "-P", "0"],
+    /number of parallel streams must be between 1 and 128/,
+  );
+  usageError(["-c", "h", "-P", "129"], /between 1 and 128/);
+  usageError(
+    ["-c", "h", "-l", "99G"],
+    /block size too large \(maximum = 1048576 bytes\)/,
+  );
+  usageError(["-c", "h", "-l", "12X"], /invalid --length value/);
+  usageError(["-c", "h", "-n", "0"], /must be above 0/);
+  usageError(
+    ["-c", "h", "-p", "70000"],
+    /port number must be between 1 and 65535 inclusive/,
+  );
+  usageError(["-c", "h", "-p", "-1"], /./);
+  usageError(["-c", "h", "-i", "0.05"], /invalid report interval/);
+  usageError(["-c", "h", "-f", "x"], /bad format specifier/);
+  usageError(["-c", "h", "-O", "601"], /bogus value for --omit/);
+  usageError(["-c", "h", "-b", "fast"], /invalid --bitrate value/);
+  usageError(["-c", "h", "-t", "1", "-n", "1M"], /only one test end condition/);
+  usageError(
+    ["-c", "h", "-R", "--bidir"],
+    /cannot be both reverse and bidirectional/,
+  );
+  usageError(["-c", "h", "-s"], /cannot be both server and client/);
+  usageError([], /must either be a client \(-c\) or server \(-s\)/);
+  usageError(["-s", "-t", "5"], /client only/);
+  usageError(["-c", "h", "-1"], /server only/);
+  usageError(["-c", "h", "-4", "-6"], /-4 and -6/);
+  usageError(["--frobnicate"], /unrecognized option '--frobnicate'/);
+  usageError(["-c"], /requires an argument/);
+  usageError(["-c", "h", "extra"], /unexpected argument 'extra'/);
+  usageError(
+    ["-c", "h", "--cport", "5000"],
+    /not supported by iperf-ts on the client/,
+  );
+  usageError(
+    ["-c", "h", "-u"],
+    /--udp is not supported by iperf-ts yet: UDP tests come with issue #4/,
+  );
+  usageError(["-c", "h", "-J"], /--json is not supported by iperf-ts yet/);
+  usageError(["-c", "h", "-w", "1M"], /--window is not supported/);
+});

@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import type { SessionEvent } from "../../lib/events.ts";
+import { TextReporter } from "../../lib/report/text.ts";
+import type { StreamInterval } from "../../lib/stats/interval.ts";
+import type { TestSummary } from "../../lib/stats/summary.ts";
+import { tcpParams } from "../_support/server.ts";
+
+const GB = 2 ** 30;
+
+function render(role: "client" | "server", events: SessionEvent[]): string {
+  const lines: string[] = [];
+  const reporter = new TextReporter({
+    role,
+    write: (line) => lines.push(line),
+  });
+  for (const event of events) reporter.handle(event);
+  return lines.join("\n") + "\n";
+}
+
+function interval(
+  socket: number,
+  sender: boolean,
+  start: number,
+  end: number,
+  bytes: number,
+): StreamInterval {
+  const seconds = Math.fround(end - start);
+  return {
+    id: 1,
+    socket,
+    sender,
+    start,
+    end,
+    seconds,
+    bytes,
+    bitsPerSecond: bytes / seconds * 8,
+    omitted: false,
+  };
+}
+
+function summary(overrides: Partial<TestSummary>): TestSummary {
+  return {
+    streams: [],
+    senderTime: 0,
+    receiverTime: 0,
+    endTime: 0,
+    senderHasRetransmits: 0,
+    otherSideHasRetransmits: 0,
+    cpu: { total: 0, user: 0, system: 0 },
+    remoteCpu: { total: 0, user: 0, system: 0 },
+    ...overrides,
+  };
+}
+
+Deno.test("TextReporter reproduces iperf3 3.12's reverse-mode client output", () => {
+  // Appendix A of the reference: `iperf3 -c 127.0.0.1 -t 2 -R`, client side.
+  const params = tcpParams({ time: 2, reverse: true });
+  const local = { hostname: "127.0.0.1", port: 44806 };
+  const remote = { hostname: "127.0.0.1", port: 5614 };
+  const text = render("client", [
+    {
+      kind: "connected",
+      host: "127.0.0.1",
+      port: 5614,
+      cookie: "x".repeat(36),
+      params,
+    },
+    { kind: "stream", id: 1, socket: 5, sender: false, local, remote },
+    { kind: "start" },
+    {
+      kind: "interval",
+      report: { streams: [interval(5, false, 0, 1, Math.round(1.23 * GB))] },
+    },
+    {
+      kind: "interval",
+      report: { streams: [interval(5, false, 1, 2, Math.round(1.88 * GB))] },
+    },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [{
+          id: 1,
+          socket: 5,
+          sender: false,
+          bytesSent: Math.round(3.11 * GB),
+          bytesReceived: Math.round(3.11 * GB),
+          retransmits: 12,
+        }],
+        senderTime: 2.0,
+        receiverTime: 2.004,
+        endTime: 2.004,
+        senderHasRetransmits: 1,
+      }),
+    },
+    { kind: "done" },
+  ]);
+  assert.equal(
+    text,
+    [
+      "Connecting to host 127.0.0.1, port 5614",
+      "Reverse mode, remote host 127.0.0.1 is sending",
+      "[  5] local 127.0.0.1 port 44806 connected to 127.0.0.1 port 5614",
+      "[ ID] Interval           Transfer     Bitrate",
+      "[  5]   0.00-1.00   sec  1.23 GBytes  10.6 Gbits/sec                  ",
+      "[  5]   1.00-2.00   sec  1.88 GBytes  16.1 Gbits/sec                  ",
+      "- - - - - - - - - - - - - - - - - - - - - - - - -",
+      "[ ID] Interval           Transfer     Bitrate         Retr",
+      "[  5]   0.00-2.00   sec  3.11 GBytes  13.4 Gbits/sec   12             sender",
+      "[  5]   0.00-2.00   sec  3.11 GBytes  13.3 Gbits/sec                  receiver",
+      "",
+      "iperf Done.",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("TextReporter reproduces iperf3 3.12's server output, short last interval included", () => {
+  // Section 6.5 of the reference: `iperf3 -s -1`, for `iperf3 -c 127.0.0.1 -t 2`.
+  const params = tcpParams({ time: 2 });
+  const text = render("server", [
+    { kind: "listening", port: 5610, testNumber: 1 },
+    {
+      kind: "accepted",
+      remote: { hostname: "127.0.0.1", port: 46968 },
+      cookie: "x".repeat(36),
+      params,
+    },
+    {
+      kind: "stream",
+      id: 1,
+      socket: 5,
+      sender: false,
+      local: { hostname: "127.0.0.1", port: 5610 },
+      remote: { hostname: "127.0.0.1", port: 46974 },
+    },
+    { kind: "start" },
+    {
+      kind: "interval",
+      report: { streams: [interval(5, false, 0, 1, Math.round(1.42 * GB))] },
+    },
+    {
+      kind: "interval",
+      report: { streams: [interval(5, false, 1, 2, Math.round(1.50 * GB))] },
+    },
+    {
+      kind: "interval",
+      report: { streams: [interval(5, false, 2, 2.000485, 640 * 1024)] },
+    },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [{
+          id: 1,
+          socket: 5,
+          sender: false,
+          bytesSent: 0,
+          bytesReceived: Math.round(2.92 * GB),
+          retransmits: -1,
+        }],
+        senderTime: 2.000485,
+        receiverTime: 2.000485,
+        endTime: 2.000485,
+      }),
+    },
+  ]);
+  assert.equal(
+    text,
+    [
+      "-----------------------------------------------------------",
+      "Server listening on 5610 (test #1)",
+      "-----------------------------------------------------------",
+      "Accepted connection from 127.0.0.1, port 46968",
+      "[  5] local 127.0.0.1 port 5610 connected to 127.0.0.1 port 46974",
+      "[ ID] Interval           Transfer     Bitrate",
+      "[  5]   0.00-1.00   sec  1.42 GBytes  12.2 Gbits/sec                  ",
+      "[  5]   1.00-2.00   sec  1.50 GBytes  12.9 Gbits/sec                  ",
+      "[  5]   2.00-2.00   sec   640 KBytes  10.8 Gbits/sec                  ",
+      "- - - - - - - - - - - - - - - - - - - - - - - - -",
+      "[ ID] Interval           Transfer     Bitrate",
+      "[  5]   0.00-2.00   sec  2.92 GBytes  12.5 Gbits/sec                  receiver",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("TextReporter prints [SUM] lines, separators and bidir roles as iperf3 does", () => {
+  const params = tcpParams({ time: 1, parallel: 2, bidirectional: true });
+  const ep = { hostname: "127.0.0.1", port: 1 };
+  const events: SessionEvent[] = [
+    {
+      kind: "connected",
+      host: "h",
+      port: 5201,
+      cookie: "x".repeat(36),
+      params,
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          interval(5, true, 0, 1, GB),
+          interval(7, true, 0, 1, GB),
+          interval(9, false, 0, 1, GB),
+          interval(11, false, 0, 1, GB),
+        ],
+      },
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          interval(5, true, 1, 2, GB),
+          interval(7, true, 1, 2, GB),
+          interval(9, false, 1, 2, GB),
+          interval(11, false, 1, 2, GB),
+        ],
+      },
+    },
+  ];
+  const text = render("client", [{
+    kind: "stream",
+    id: 1,
+    socket: 5,
+    sender: true,
+    local: ep,
+    remote: ep,
+  }, ...events]);
+  const lines = text.split("\n");
+  assert.deepEqual(lines.slice(2, -1), [
+    "[ ID][Role] Interval           Transfer     Bitrate",
+    "[  5][TX-C]   0.00-1.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[  7][TX-C]   0.00-1.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[SUM][TX-C]   0.00-1.00   sec  2.00 GBytes  17.2 Gbits/sec                  ",
+    "[  9][RX-C]   0.00-1.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[ 11][RX-C]   0.00-1.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[SUM][RX-C]   0.00-1.00   sec  2.00 GBytes  17.2 Gbits/sec                  ",
+    "- - - - - - - - - - - - - - - - - - - - - - - - -",
+    "[  5][TX-C]   1.00-2.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[  7][TX-C]   1.00-2.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[SUM][TX-C]   1.00-2.00   sec  2.00 GBytes  17.2 Gbits/sec                  ",
+    "[  9][RX-C]   1.00-2.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[ 11][RX-C]   1.00-2.00   sec  1.00 GBytes  8.59 Gbits/sec                  ",
+    "[SUM][RX-C]   1.00-2.00   sec  2.00 GBytes  17.2 Gbits/sec                  ",
+  ]);
+});
