@@ -71,7 +71,7 @@ const ERROR_TEXTS: Readonly<Record<number, string>> = {
   7: "block size too large (maximum = 1048576 bytes)",
   8: "socket buffer size too large (maximum = 536870912 bytes)",
   9: "invalid report interval (min = 0.1, max = 60 seconds)",
-  10: "TCP MSS too large (maximum = 9216 bytes)",
+  10: "TCP MSS too large (maximum = 32767 bytes)",
   12: "bogus value for --omit",
   13: "an option you are trying to set is not implemented yet",
   15: "invalid burst count (maximum = 1000)",

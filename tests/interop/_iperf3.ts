@@ -148,7 +148,7 @@ export class Iperf3 implements AsyncDisposable {
    * @returns exit status and output
    */
   async wait(timeoutMs = 20_000): Promise<Iperf3Result> {
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
@@ -212,7 +212,6 @@ export interface Iperf3Json {
       "bytes": number;
       "blocks": number;
       "reverse": number;
-      "bidir"?: number;
     };
   };
   /** One entry per reporting interval. */
@@ -540,7 +539,7 @@ export async function withOurServer(
   const listeningFor = async (n: number, timeoutMs = 10_000) => {
     const seen = () =>
       events.some((e) => e.kind === "listening" && e.testNumber === n);
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     let wake = () => {};
     try {
       await new Promise<void>((resolve, reject) => {
