@@ -33,9 +33,22 @@ export async function main(args: string[]): Promise<number> {
     controller.abort();
   };
   for (const s of signals) Deno.addSignalListener(s, onSignal);
+  // When stdout goes away (`| head`), stop the test as Ctrl-C would: the
+  // peer is told, and nothing more is written.
+  let stdoutOpen = true;
+  const stdout = (text: string) => {
+    if (!stdoutOpen) return;
+    try {
+      writeAllSync(Deno.stdout, text);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      stdoutOpen = false;
+      controller.abort();
+    }
+  };
   try {
     return await runCli(args, {
-      stdout: (text) => writeAllSync(Deno.stdout, text),
+      stdout,
       stderr: (text) => writeAllSync(Deno.stderr, text),
       signal: controller.signal,
     });

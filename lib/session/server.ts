@@ -325,6 +325,9 @@ async function runServerSession(
               woken,
               delay(remaining, { signal: timer.signal }),
               controlClosed.then((state) => {
+                if (state === STATES.CLIENT_TERMINATE) {
+                  throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
+                }
                 throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
                   detail: `received "${
                     stateName(state)
