@@ -8,10 +8,9 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import {
-  DEFAULT_PACING_TIMER,
   DEFAULT_TCP_BLKSIZE,
   LIMITS,
-  type TestParams,
+  tcpTestParams,
 } from "../protocol/params.ts";
 import {
   parseRate,
@@ -361,8 +360,7 @@ export function parseCommandLine(args: string[]): CliConfig {
     ? { bitsPerSecond: 0, burst: 0 }
     : bitrate(rateText);
 
-  const params: TestParams = {
-    protocol: "tcp",
+  const params = tcpTestParams({
     omit,
     time,
     bytes,
@@ -373,19 +371,10 @@ export function parseCommandLine(args: string[]): CliConfig {
     length,
     bandwidth: rate.bitsPerSecond,
     burst: rate.burst,
-    pacingTimer: DEFAULT_PACING_TIMER,
     noDelay: v["no-delay"] === true,
-    window: 0,
-    mss: 0,
-    tos: 0,
-    fqRate: 0,
-    flowLabel: 0,
-    getServerOutput: false,
-    udpCounters64bit: false,
     repeatingPayload: v["repeating-payload"] === true,
-    zeroCopy: false,
-    dontFragment: false,
-  };
+  });
+
   if (v["title"] !== undefined) {
     params.title = v["title"] as string;
     output.title = params.title;

@@ -94,6 +94,42 @@ export interface TestParams {
   clientVersion?: string;
 }
 
+/**
+ * A TCP test with iperf3's client defaults (10 seconds, one stream, 128 KiB
+ * blocks, no rate limit), changed by `overrides`.
+ *
+ * @param overrides the settings that differ from iperf3's defaults
+ * @returns the test
+ */
+export function tcpTestParams(overrides: Partial<TestParams> = {}): TestParams {
+  return {
+    protocol: "tcp",
+    omit: 0,
+    time: 10,
+    bytes: 0,
+    blocks: 0,
+    parallel: 1,
+    reverse: false,
+    bidirectional: false,
+    length: DEFAULT_TCP_BLKSIZE,
+    bandwidth: 0,
+    burst: 0,
+    pacingTimer: DEFAULT_PACING_TIMER,
+    noDelay: false,
+    window: 0,
+    mss: 0,
+    tos: 0,
+    fqRate: 0,
+    flowLabel: 0,
+    getServerOutput: false,
+    udpCounters64bit: false,
+    repeatingPayload: false,
+    zeroCopy: false,
+    dontFragment: false,
+    ...overrides,
+  };
+}
+
 /** The parameter JSON exactly as iperf3 puts it on the wire (snake_case keys). */
 export type WireParams = Record<string, boolean | number | string>;
 

@@ -6,7 +6,7 @@
  */
 
 import type { SessionEvent } from "../../lib/events.ts";
-import type { TestParams } from "../../lib/protocol/params.ts";
+import { tcpTestParams, type TestParams } from "../../lib/protocol/params.ts";
 import { listen, serve, type ServeOptions } from "../../lib/session/server.ts";
 
 /** What a running test server exposes to the test body. */
@@ -51,34 +51,9 @@ export async function withServer(
   }
 }
 
-/** A TCP test with iperf3's defaults, changed by `overrides`. */
+/** A TCP test with iperf3's defaults but no time limit, changed by `overrides`. */
 export function tcpParams(overrides: Partial<TestParams> = {}): TestParams {
-  return {
-    protocol: "tcp",
-    omit: 0,
-    time: 0,
-    bytes: 0,
-    blocks: 0,
-    parallel: 1,
-    reverse: false,
-    bidirectional: false,
-    length: 131072,
-    bandwidth: 0,
-    burst: 0,
-    pacingTimer: 1000,
-    noDelay: false,
-    window: 0,
-    mss: 0,
-    tos: 0,
-    fqRate: 0,
-    flowLabel: 0,
-    getServerOutput: false,
-    udpCounters64bit: false,
-    repeatingPayload: false,
-    zeroCopy: false,
-    dontFragment: false,
-    ...overrides,
-  };
+  return tcpTestParams({ time: 0, ...overrides });
 }
 
 /**

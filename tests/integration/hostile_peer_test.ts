@@ -47,6 +47,26 @@ async function readToEnd(conn: Deno.TcpConn): Promise<Uint8Array> {
   }
 }
 
+/** Runs a raw client through TEST_RUNNING with one stream; the test then misbehaves. */
+async function startRawTest(
+  port: number,
+): Promise<{ control: Deno.TcpConn; data: Deno.TcpConn }> {
+  const cookie = makeCookie();
+  const control = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(control, encodeCookie(cookie));
+  assert.equal(await readState(control), STATES.PARAM_EXCHANGE);
+  await writeAll(
+    control,
+    encodeJsonFrame({ tcp: true, time: 10, parallel: 1, len: 131072 }),
+  );
+  assert.equal(await readState(control), STATES.CREATE_STREAMS);
+  const data = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(data, encodeCookie(cookie));
+  assert.equal(await readState(control), STATES.TEST_START);
+  assert.equal(await readState(control), STATES.TEST_RUNNING);
+  return { control, data };
+}
+
 Deno.test("serve() survives hostile peers and serves the next client each time", async (t) => {
   await withServer(async (server) => {
     await t.step("random bytes, then close", async () => {
@@ -153,25 +173,7 @@ Deno.test("serve() survives hostile peers and serves the next client each time",
 
     await t.step("a client that vanishes mid-test", async () => {
       const before = server.errors.length;
-      const cookie = makeCookie();
-      const control = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-      });
-      await writeAll(control, encodeCookie(cookie));
-      assert.equal(await readState(control), STATES.PARAM_EXCHANGE);
-      await writeAll(
-        control,
-        encodeJsonFrame({ tcp: true, time: 10, parallel: 1, len: 131072 }),
-      );
-      assert.equal(await readState(control), STATES.CREATE_STREAMS);
-      const data = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: server.port,
-      });
-      await writeAll(data, encodeCookie(cookie));
-      assert.equal(await readState(control), STATES.TEST_START);
-      assert.equal(await readState(control), STATES.TEST_RUNNING);
+      const { control, data } = await startRawTest(server.port);
       await writeAll(data, new Uint8Array(1 << 20));
       data.close();
       control.close();
@@ -215,25 +217,7 @@ Deno.test("serve() survives hostile peers and serves the next client each time",
     await t.step(
       "a client state byte the protocol does not allow ends that test only",
       async () => {
-        const cookie = makeCookie();
-        const control = await Deno.connect({
-          hostname: "127.0.0.1",
-          port: server.port,
-        });
-        await writeAll(control, encodeCookie(cookie));
-        assert.equal(await readState(control), STATES.PARAM_EXCHANGE);
-        await writeAll(
-          control,
-          encodeJsonFrame({ tcp: true, time: 10, parallel: 1, len: 131072 }),
-        );
-        assert.equal(await readState(control), STATES.CREATE_STREAMS);
-        const data = await Deno.connect({
-          hostname: "127.0.0.1",
-          port: server.port,
-        });
-        await writeAll(data, encodeCookie(cookie));
-        assert.equal(await readState(control), STATES.TEST_START);
-        assert.equal(await readState(control), STATES.TEST_RUNNING);
+        const { control, data } = await startRawTest(server.port);
         await writeAll(control, encodeState(STATES.DISPLAY_RESULTS));
         await readToEnd(control);
         data.close();

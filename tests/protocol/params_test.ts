@@ -7,6 +7,7 @@ import {
   encodeParams,
   IPERF_PROTOCOL_VERSION,
   ParamError,
+  tcpTestParams,
   type TestParams,
 } from "../../lib/protocol/params.ts";
 import { encodeJsonFrame, readJsonFrame } from "../../lib/protocol/codec.ts";
@@ -49,32 +50,7 @@ const CAPTURES = {
 
 /** What a plain `iperf3 -c host` asks for, with fields overridden. */
 function params(overrides: Partial<TestParams> = {}): TestParams {
-  return {
-    protocol: "tcp",
-    omit: 0,
-    time: 10,
-    bytes: 0,
-    blocks: 0,
-    parallel: 1,
-    reverse: false,
-    bidirectional: false,
-    length: DEFAULT_TCP_BLKSIZE,
-    bandwidth: 0,
-    burst: 0,
-    pacingTimer: DEFAULT_PACING_TIMER,
-    noDelay: false,
-    window: 0,
-    mss: 0,
-    tos: 0,
-    fqRate: 0,
-    flowLabel: 0,
-    getServerOutput: false,
-    udpCounters64bit: false,
-    repeatingPayload: false,
-    zeroCopy: false,
-    dontFragment: false,
-    ...overrides,
-  };
+  return tcpTestParams(overrides);
 }
 
 /** The TestParams each 3.12 capture stands for (as decodeParams reads it back). */
