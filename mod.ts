@@ -6,7 +6,7 @@
  *
  * @example Usage
  * ```ts
- * import { listen, runClientSession, serve } from "./mod.ts";
+ * import { listen, runClientSession, serve, tcpTestParams } from "./mod.ts";
  *
  * const controller = new AbortController();
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
@@ -15,14 +15,7 @@
  *   host: "127.0.0.1",
  *   port: listener.addr.port,
  *   interval: 0,
- *   params: {
- *     protocol: "tcp", omit: 0, time: 0, bytes: 10 * 1024 * 1024, blocks: 0,
- *     parallel: 1, reverse: false, bidirectional: false, length: 131072,
- *     bandwidth: 0, burst: 0, pacingTimer: 1000, noDelay: false, window: 0,
- *     mss: 0, tos: 0, fqRate: 0, flowLabel: 0, getServerOutput: false,
- *     udpCounters64bit: false, repeatingPayload: false, zeroCopy: false,
- *     dontFragment: false,
- *   },
+ *   params: tcpTestParams({ time: 0, bytes: 10 * 1024 * 1024 }),
  * });
  * controller.abort();
  * await server;
@@ -49,7 +42,7 @@ export {
 } from "./lib/session/server.ts";
 export { TextReporter, type TextReporterOptions } from "./lib/report/text.ts";
 export type { Endpoint, EventSink, Role, SessionEvent } from "./lib/events.ts";
-export type { TestParams } from "./lib/protocol/params.ts";
+export { tcpTestParams, type TestParams } from "./lib/protocol/params.ts";
 export type { StreamResult, TestResults } from "./lib/protocol/results.ts";
 export type {
   CpuUtil,
