@@ -54,17 +54,9 @@ export const IPERF3_VERSION: string | undefined = await detectIperf3();
 /** Whether the interop tests can run. */
 export const HAVE_IPERF3: boolean = IPERF3_VERSION !== undefined;
 
-if (!HAVE_IPERF3 && !CI) {
-  // Printed once, when the first interop test module loads this helper.
-  // deno-lint-ignore no-console
-  console.warn(
-    `\n[interop] iperf3 is not on PATH, so the interop tests are skipped; ${INSTALL_HINT}.\n`,
-  );
-}
-
 /**
- * Registers an interop test; it is ignored when iperf3 is missing (under
- * `CI=true`, `iperf3_present_test.ts` fails instead).
+ * Registers an interop test; it is ignored when iperf3 is missing
+ * (`iperf3_present_test.ts` then prints why, or fails under `CI=true`).
  *
  * @param name the test's name
  * @param fn the test body
@@ -90,6 +82,34 @@ export function freePort(hostname: string = LOOPBACK): number {
 /** Resolves after `ms` milliseconds; the timer never outlives the promise. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits for `work`, failing after `ms` milliseconds; the timer is always
+ * cleared.
+ *
+ * @param work what to wait for
+ * @param ms the time limit
+ * @param what names `work` in the failure message
+ * @returns what `work` resolved to
+ */
+export async function within<T>(
+  work: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${ms} ms: ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** How a finished iperf3 process ended and what it printed. */
@@ -341,6 +361,21 @@ export function assertPlausible(
 const CONNECT_ATTEMPTS = 200;
 const CONNECT_RETRY_MS = 25;
 
+/** Our side is interrupted (and the test fails) if a run takes longer than this. */
+const OUR_RUN_LIMIT_MS = 30_000;
+
+/** An abort signal that fires after `ms`; dispose it to clear the timer. */
+function runLimit(ms: number): AbortController & Disposable {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error(`Our side took longer than ${ms} ms`)),
+    ms,
+  );
+  return Object.assign(controller, {
+    [Symbol.dispose]: () => clearTimeout(timer),
+  });
+}
+
 function isRefused(error: unknown): boolean {
   return error instanceof IperfError &&
     error.code === ERROR_CODES.IECONNECT &&
@@ -388,8 +423,10 @@ export async function runOurClient(
       verbose: config.output.verbose,
       write: (line) => lines.push(line),
     });
+    using limit = runLimit(OUR_RUN_LIMIT_MS);
     try {
       const outcome = await runClientSession(config.client, {
+        signal: limit.signal,
         emit: (event) => {
           events.push(event);
           reporter.handle(event);
@@ -400,6 +437,11 @@ export async function runOurClient(
       assert.equal(summaries[0]?.summary, outcome.summary);
       return { outcome, summary: outcome.summary, events, lines };
     } catch (error) {
+      if (limit.signal.aborted) {
+        throw new Error(`Our client ${args.join(" ")} timed out`, {
+          cause: error,
+        });
+      }
       if (
         !isRefused(error) || attempt >= CONNECT_ATTEMPTS || server.exited
       ) throw error;
@@ -433,10 +475,13 @@ export async function runOurCliClient(
   for (let attempt = 1;; attempt++) {
     let stdout = "";
     let stderr = "";
+    using limit = runLimit(OUR_RUN_LIMIT_MS);
     const code = await runCli(args, {
       stdout: (text) => stdout += text,
       stderr: (text) => stderr += text,
+      signal: limit.signal,
     });
+    assert.ok(!limit.signal.aborted, `runCli ${args.join(" ")} timed out`);
     const refused = code !== 0 && stderr.includes("Connection refused");
     if (!refused || attempt >= CONNECT_ATTEMPTS || server.exited) {
       return { code, stdout, stderr };
@@ -454,12 +499,6 @@ export async function runOurCliClient(
  */
 export function iperf3ServerArgs(port: number): string[] {
   return ["-s", "-1", "-J", "-B", LOOPBACK, "-p", String(port)];
-}
-
-/** Observed numbers, printed only while developing the suite. */
-export function note(_text: string): void {
-  // deno-lint-ignore no-console
-  console.log(`    ${_text}`);
 }
 
 /**

@@ -24,7 +24,6 @@ import {
   type Iperf3Json,
   iperf3ServerArgs,
   LOOPBACK,
-  note,
   type OurClientRun,
   parseIperf3Json,
   runOurClient,
@@ -84,7 +83,6 @@ function checkNormal(pair: Pair, minShare: number): void {
     assert.equal(streams[i]?.receiver.bytes, s.bytesReceived);
   });
   assertPlausible("client -> server", t, minShare);
-  note(`sent ${t.sent}, iperf3 received ${t.received}`);
 }
 
 /**
@@ -106,7 +104,6 @@ function checkReverse(pair: Pair, minShare: number): void {
   });
   // A sender overshoots a little (data in flight when TEST_END arrives).
   assertPlausible("server -> client", t, minShare);
-  note(`iperf3 sent ${t.sent}, received ${t.received}`);
 }
 
 function checkTestStart(
@@ -173,9 +170,6 @@ interopTest("runClientSession() against iperf3 -s: --bidir", async () => {
   assert.equal(endSum(theirs, "sum_received_bidir_reverse").bytes, 0);
   assertPlausible("client -> server", fwd, 0.8);
   assertPlausible("server -> client", bwd, 0.8);
-  note(
-    `c->s sent ${fwd.sent} received ${fwd.received}; s->c sent ${bwd.sent} received ${bwd.received}`,
-  );
 });
 
 interopTest("runClientSession() against iperf3 -s: -n 200M", async () => {

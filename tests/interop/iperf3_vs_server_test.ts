@@ -20,7 +20,6 @@ import {
   endSum,
   interopTest,
   type Iperf3Json,
-  note,
   runIperf3Client,
   TCP_BLOCK,
   totals,
@@ -74,7 +73,6 @@ function checkNormal(
     received: endSum(theirs, "sum_received").bytes,
   };
   assertPlausible("client -> server", t, minShare);
-  note(`iperf3 sent ${t.sent}, we received ${t.received}`);
 }
 
 /**
@@ -97,7 +95,6 @@ function checkReverse({ summary, theirs }: Pair, minShare: number): void {
     received: endSum(theirs, "sum_received").bytes,
   };
   assertPlausible("server -> client", t, minShare);
-  note(`we sent ${t.sent}, iperf3 received ${t.received}`);
 }
 
 interopTest("serve() with iperf3 -c: default TCP test", async () => {
@@ -135,9 +132,6 @@ interopTest("serve() with iperf3 -c: --bidir", async () => {
   };
   assertPlausible("client -> server", fwd, 0.8);
   assertPlausible("server -> client", bwd, 0.8);
-  note(
-    `c->s sent ${fwd.sent} received ${fwd.received}; s->c sent ${bwd.sent} received ${bwd.received}`,
-  );
 });
 
 interopTest("serve() with iperf3 -c: -n 200M", async () => {
