@@ -79,7 +79,7 @@ Deno.test("runCli() as a client prints iperf3's text report", async () => {
     );
     assert.match(
       lines[1] ?? "",
-      /^t1:  \[  5\] local 127\.0\.0\.1 port \d+ connected to 127\.0\.0\.1 port \d+$/,
+      /^t1: {2}\[ {2}5\] local 127\.0\.0\.1 port \d+ connected to 127\.0\.0\.1 port \d+$/,
     );
     assert.equal(
       lines[2],
@@ -90,7 +90,7 @@ Deno.test("runCli() as a client prints iperf3's text report", async () => {
     );
     assert.match(
       lines.at(-4) ?? "",
-      /^t1:  \[  5\]   0\.00-\s*\d+\.\d\d\s+sec  8\.00 MBytes\s+[\d.]+ [KMG]?bits\/sec {18}sender$/,
+      /^t1: {2}\[ {2}5\] {3}0\.00-\s*\d+\.\d\d\s+sec {2}8\.00 MBytes\s+[\d.]+ [KMG]?bits\/sec {18}sender$/,
     );
     assert.match(lines.at(-3) ?? "", /receiver$/);
     assert.equal(lines.at(-2), "t1:  ");

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import {
   decodeParams,
-  DEFAULT_PACING_TIMER,
-  DEFAULT_TCP_BLKSIZE,
   DEFAULT_UDP_RATE,
   encodeParams,
   IPERF_PROTOCOL_VERSION,
