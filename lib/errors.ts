@@ -346,9 +346,27 @@ export function osReason(error: unknown): string {
   if (error instanceof Deno.errors.NetworkUnreachable) {
     return "Network is unreachable";
   }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && code in NODE_CODES) {
+    return NODE_CODES[code] as string;
+  }
   if (error instanceof Error) return firstLine(error.message);
   return String(error);
 }
+
+/** strerror texts for the error codes `node:net` reports. */
+const NODE_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: "Connection refused",
+  ECONNRESET: "Connection reset by peer",
+  ETIMEDOUT: "Connection timed out",
+  EADDRINUSE: "Address already in use",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EPIPE: "Broken pipe",
+  ENETUNREACH: "Network is unreachable",
+  EHOSTUNREACH: "No route to host",
+  EACCES: "Permission denied",
+  EINVAL: "Invalid argument",
+};
 
 function firstLine(text: string): string {
   const line = text.split("\n", 1)[0] ?? text;

@@ -307,13 +307,6 @@ export function parseCommandLine(args: string[]): CliConfig {
       "some option you are trying to set is server only: -1",
     );
   }
-  for (const name of ["bind", "cport"] as const) {
-    if (v[name] !== undefined) {
-      throw new UsageError(
-        `option --${name} is not supported by iperf-ts on the client: Deno cannot bind an outgoing connection to a local address or port`,
-      );
-    }
-  }
   const ends = ["time", "bytes", "blockcount"].filter((n) =>
     v[n] !== undefined
   );
@@ -381,6 +374,24 @@ export function parseCommandLine(args: string[]): CliConfig {
   }
   const client: ClientConfig = { host: host as string, port, params, interval };
   if (family !== undefined) client.family = family;
+  if (v["bind"] !== undefined) client.bindAddress = v["bind"] as string;
+  if (v["cport"] !== undefined) {
+    client.cport = integer(
+      v["cport"] as string,
+      "cport",
+      1,
+      65535,
+      "port number must be between 1 and 65535 inclusive",
+    );
+    if (
+      client.cport + params.parallel * (params.bidirectional ? 2 : 1) - 1 >
+        65535
+    ) {
+      throw new UsageError(
+        "--cport leaves no room for every stream's port below 65536",
+      );
+    }
+  }
   if (v["connect-timeout"] !== undefined) {
     client.connectTimeoutMs = integer(
       v["connect-timeout"] as string,

@@ -44,8 +44,9 @@ import {
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
+import { connectBound } from "../net/bound_conn.ts";
+import { closeQuietly, type StreamConn } from "../net/conn.ts";
 import {
-  closeQuietly,
   type DataStream,
   isReceiverOnly,
   streamId,
@@ -66,6 +67,10 @@ export interface ClientConfig {
   family?: 4 | 6;
   /** Control connection timeout in milliseconds (`--connect-timeout`). */
   connectTimeoutMs?: number;
+  /** Local address for every connection (`-B`). */
+  bindAddress?: string;
+  /** Local port of the first data stream; stream i uses `cport + i` (`--cport`). */
+  cport?: number;
 }
 
 /** Options of {@linkcode runClientSession}. */
@@ -116,7 +121,7 @@ export async function runClientSession(
   if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
 
   const stop = abortPromise(signal);
-  let control: Deno.TcpConn | undefined;
+  let control: StreamConn | undefined;
   let run: TestRun | undefined;
   const streams: DataStream[] = [];
   try {
@@ -125,12 +130,11 @@ export async function runClientSession(
       stop.promise,
     );
     control = await unlessAborted(
-      connect(
-        address,
-        config.port,
-        config.connectTimeoutMs,
-        ERROR_CODES.IECONNECT,
-      ),
+      connect(address, config.port, {
+        timeoutMs: config.connectTimeoutMs,
+        localAddress: config.bindAddress,
+        code: ERROR_CODES.IECONNECT,
+      }),
       stop.promise,
     );
     const ctl = control;
@@ -154,13 +158,13 @@ export async function runClientSession(
     for (let i = 0; i < count; i++) {
       const id = streamId(i);
       const conn = await unlessAborted(
-        connect(
-          serverAddress,
-          config.port,
-          config.connectTimeoutMs,
-          ERROR_CODES.IESTREAMCONNECT,
+        connect(serverAddress, config.port, {
+          timeoutMs: config.connectTimeoutMs,
+          localAddress: config.bindAddress,
+          localPort: config.cport === undefined ? undefined : config.cport + i,
+          code: ERROR_CODES.IESTREAMCONNECT,
           id,
-        ),
+        }),
         stop.promise,
       );
       conn.setNoDelay(params.noDelay);
@@ -353,18 +357,33 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<string> {
   }
 }
 
+interface ConnectOptions {
+  timeoutMs: number | undefined;
+  localAddress?: string | undefined;
+  localPort?: number | undefined;
+  code: number;
+  id?: number;
+}
+
 async function connect(
   hostname: string,
   port: number,
-  timeoutMs: number | undefined,
-  code: number,
-  id?: number,
-): Promise<Deno.TcpConn> {
+  options: ConnectOptions,
+): Promise<StreamConn> {
+  const { timeoutMs, localAddress, localPort, code, id } = options;
+  const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
   try {
+    if (localAddress !== undefined || localPort !== undefined) {
+      return await connectBound(hostname, port, {
+        ...(localAddress === undefined ? {} : { localAddress }),
+        ...(localPort === undefined ? {} : { localPort }),
+        ...(signal ? { signal } : {}),
+      });
+    }
     return await Deno.connect({
       hostname,
       port,
-      ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
+      ...(signal ? { signal } : {}),
     });
   } catch (error) {
     const detail =

@@ -44,8 +44,8 @@ import {
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
+import { closeQuietly } from "../net/conn.ts";
 import {
-  closeQuietly,
   type DataStream,
   isReceiverOnly,
   streamId,
@@ -155,7 +155,7 @@ export async function serve(
   let active = 0;
   let testNumber = 1;
 
-  const closeListener = () => closeQuietly(listener as unknown as Deno.Conn);
+  const closeListener = () => closeQuietly(listener);
   signal.addEventListener("abort", closeListener, { once: true });
 
   async function handle(conn: Deno.TcpConn): Promise<void> {

@@ -13,6 +13,7 @@ import process from "node:process";
 import { delay } from "../async.ts";
 import { ERROR_CODES, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
+import { closeQuietly, type StreamConn } from "../net/conn.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { TestResults } from "../protocol/results.ts";
 import { TransferBudget, TransferCounter } from "../stats/counter.ts";
@@ -34,7 +35,7 @@ export interface DataStream {
   /** Whether this side sends on it. */
   sender: boolean;
   /** The connection. */
-  conn: Deno.TcpConn;
+  conn: StreamConn;
   /** This side's address. */
   local: Endpoint;
   /** The peer's address. */
@@ -351,17 +352,4 @@ function makePayload(length: number, repeating: boolean): Uint8Array {
     }
   }
   return block;
-}
-
-/**
- * Closes a connection, ignoring one that is already closed.
- *
- * @param conn the connection
- */
-export function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed: close() throws BadResource the second time.
-  }
 }

@@ -118,6 +118,28 @@ Deno.test("parseCommandLine() reads the server flags", () => {
   });
 });
 
+Deno.test("parseCommandLine() takes -B and --cport on the client", () => {
+  const config = parseCommandLine([
+    "-c",
+    "h",
+    "-B",
+    "127.0.0.1",
+    "--cport",
+    "40000",
+    "-P",
+    "2",
+  ]);
+  assert.equal(config.role, "client");
+  if (config.role !== "client") return;
+  assert.equal(config.client.bindAddress, "127.0.0.1");
+  assert.equal(config.client.cport, 40000);
+  usageError(["-c", "h", "--cport", "65535", "-P", "2"], /no room/);
+  usageError(
+    ["-c", "h", "--cport", "0"],
+    /port number must be between 1 and 65535/,
+  );
+});
+
 Deno.test("parseCommandLine() answers -h and -v", () => {
   assert.equal(parseCommandLine(["-h"]).role, "help");
   assert.equal(parseCommandLine(["--version"]).role, "version");

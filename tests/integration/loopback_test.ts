@@ -197,3 +197,48 @@ Deno.test("runClientSession() reports a refused connection with iperf3's message
       error.iperfText.endsWith(": Connection refused"),
   );
 });
+
+Deno.test("runClientSession() binds its streams to -B and --cport, one port per stream", async () => {
+  await withServer(async (server) => {
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const cport = probe.addr.port;
+    probe.close();
+    const outcome = await runClientSession({
+      host: "127.0.0.1",
+      port: server.port,
+      interval: 0,
+      bindAddress: "127.0.0.1",
+      cport,
+      params: tcpParams({ bytes: 8 << 20, parallel: 2, reverse: true }),
+    });
+    const remotePorts = server.events.flatMap((e) =>
+      e.kind === "stream" ? [e.remote.port] : []
+    );
+    assert.deepEqual(remotePorts, [cport, cport + 1]);
+    assert.ok(total(outcome.summary, false, "bytesReceived") > 0);
+  });
+});
+
+Deno.test("runClientSession() reports a --cport that is taken as iperf3 does", async () => {
+  await withServer(async (server) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      await assert.rejects(
+        runClientSession({
+          host: "127.0.0.1",
+          port: server.port,
+          interval: 0,
+          cport: taken.addr.port,
+          params: tcpParams({ bytes: 1 << 20 }),
+        }),
+        (error: unknown) =>
+          error instanceof IperfError &&
+          error.code === ERROR_CODES.IESTREAMCONNECT &&
+          error.iperfText ===
+            "unable to connect stream: Address already in use",
+      );
+    } finally {
+      taken.close();
+    }
+  });
+});
