@@ -61,6 +61,9 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long the server waits for a test's data connections after CREATE_STREAMS. */
 export const STREAM_ACCEPT_TIMEOUT_MS = 30_000;
 
+/** How long a stopping server waits for the client to take SERVER_TERMINATE before closing streams. */
+const TERMINATE_GRACE_MS = 500;
+
 /** Seconds the server lets a timed test overrun before giving up on it (iperf3's watchdog). */
 const WATCHDOG_GRACE_S = 40;
 
@@ -252,6 +255,8 @@ async function runServerSession(
   let run: TestRun | undefined;
   // Set while data moves; a shutdown then reports a partial summary.
   let running: TestRun | undefined;
+  // The pending read of the client's next state byte, once streams are set up.
+  let nextFromClient: Promise<number> | undefined;
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
@@ -305,6 +310,7 @@ async function runServerSession(
       await writeAll(control, encodeState(STATES.CREATE_STREAMS));
       const controlClosed = readState(control);
       controlClosed.catch(() => {});
+      nextFromClient = controlClosed;
       const deadline = performance.now() + STREAM_ACCEPT_TIMEOUT_MS;
       while (streams.length < count) {
         while (arrived.length === 0) {
@@ -471,6 +477,14 @@ async function runServerSession(
       () => {},
     );
     if (running) {
+      // Give the client a moment to read SERVER_TERMINATE (it answers and
+      // closes) before its data streams break under it.
+      const grace = new AbortController();
+      await Promise.race([
+        nextFromClient?.catch(() => {}),
+        delay(TERMINATE_GRACE_MS, { signal: grace.signal }).catch(() => {}),
+      ]);
+      grace.abort();
       await running.finish();
       await running.close();
       emit({
