@@ -89,8 +89,20 @@ export type SessionEvent =
     by: Role;
   }
   | {
+    /** The server's own report of the test (`--get-server-output`), after the summary. */
+    kind: "server-output";
+    /** The server's text lines, when it printed text. */
+    text?: string;
+    /** The server's JSON document, when it printed JSON. */
+    json?: unknown;
+  }
+  | {
     /** The client finished the test (after the summary). */
     kind: "done";
+  }
+  | {
+    /** The server finished with one test, successfully or not. */
+    kind: "ended";
   };
 
 /** Receives a session's events. */

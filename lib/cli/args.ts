@@ -21,12 +21,27 @@ import {
 import type { ClientConfig } from "../session/client.ts";
 import { DEFAULT_PORT } from "../session/server.ts";
 
+/** The `--timestamps` format when none is given (iperf3's). */
+export const DEFAULT_TIMESTAMP_FORMAT = "%c ";
+
 /** Output settings shared by both roles. */
 export interface OutputConfig {
   /** Rate format (`-f`). */
   format: UnitFormat;
   /** Extra lines (`-V`). */
   verbose: boolean;
+  /** One JSON document per test (`-J`). */
+  json: boolean;
+  /** One JSON line per event (`--json-stream`, implies `-J`). */
+  jsonStream: boolean;
+  /** Append all output to this file instead of stdout/stderr (`--logfile`). */
+  logfile?: string;
+  /** Flush after every line (`--forceflush`; output is unbuffered anyway). */
+  forceFlush: boolean;
+  /** strftime format prefixed to every line (`--timestamps[=FORMAT]`). */
+  timestamps?: string;
+  /** Protocol trace on stdout (`-d`). */
+  debug: boolean;
   /** Prefix for every line (`-T`, client only). */
   title?: string;
 }
@@ -91,27 +106,19 @@ const OPTIONS = {
   "bitrate": { type: "string", short: "b" },
   "bandwidth": { type: "string" },
   "repeating-payload": { type: "boolean" },
+  "json": { type: "boolean", short: "J" },
+  "json-stream": { type: "boolean" },
+  "logfile": { type: "string" },
+  "forceflush": { type: "boolean" },
+  "timestamps": { type: "boolean" },
+  "debug": { type: "boolean", short: "d" },
+  "get-server-output": { type: "boolean" },
+  "extra-data": { type: "string" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
 const NOT_YET: Record<string, OptionSpec & { why: string }> = {
   "udp": { type: "boolean", short: "u", why: "UDP tests come with issue #4" },
-  "json": {
-    type: "boolean",
-    short: "J",
-    why: "JSON output comes with issue #3",
-  },
-  "json-stream": { type: "boolean", why: "JSON output comes with issue #3" },
-  "logfile": { type: "string", why: "logging options come with issue #3" },
-  "forceflush": { type: "boolean", why: "logging options come with issue #3" },
-  "timestamps": { type: "boolean", why: "logging options come with issue #3" },
-  "debug": {
-    type: "boolean",
-    short: "d",
-    why: "debug output comes with issue #3",
-  },
-  "get-server-output": { type: "boolean", why: "it comes with issue #3" },
-  "extra-data": { type: "string", why: "it comes with issue #3" },
   "daemon": {
     type: "boolean",
     short: "D",
@@ -214,6 +221,8 @@ const CLIENT_ONLY = [
   "bitrate",
   "bandwidth",
   "repeating-payload",
+  "get-server-output",
+  "extra-data",
 ] as const;
 
 /**
@@ -231,6 +240,17 @@ const CLIENT_ONLY = [
  * @throws {UsageError} with iperf3's message for any bad flag or value
  */
 export function parseCommandLine(args: string[]): CliConfig {
+  // `--timestamps[=FORMAT]` and `--debug[=LEVEL]` take optional values,
+  // which parseArgs cannot express: split them off first.
+  let timestampFormat: string | undefined;
+  args = args.map((arg) => {
+    if (arg.startsWith("--timestamps=")) {
+      timestampFormat = arg.slice("--timestamps=".length);
+      return "--timestamps";
+    }
+    if (/^--debug=[1-4]$/.test(arg)) return "--debug";
+    return arg;
+  });
   const options: Record<string, OptionSpec> = { ...OPTIONS };
   for (const [name, spec] of Object.entries(NOT_YET)) {
     options[name] = spec.short === undefined
@@ -283,7 +303,20 @@ export function parseCommandLine(args: string[]): CliConfig {
   const output: OutputConfig = {
     format: v["format"] === undefined ? "a" : unitFormat(v["format"] as string),
     verbose: v["verbose"] === true,
+    json: v["json"] === true || v["json-stream"] === true,
+    jsonStream: v["json-stream"] === true,
+    forceFlush: v["forceflush"] === true,
+    debug: v["debug"] === true,
   };
+  if (v["logfile"] !== undefined) {
+    if (v["logfile"] === "") {
+      throw new UsageError("the --logfile name is empty");
+    }
+    output.logfile = v["logfile"] as string;
+  }
+  if (v["timestamps"]) {
+    output.timestamps = timestampFormat ?? DEFAULT_TIMESTAMP_FORMAT;
+  }
 
   if (isServer) {
     const clientOnly = CLIENT_ONLY.find((name) => v[name] !== undefined);
@@ -366,7 +399,11 @@ export function parseCommandLine(args: string[]): CliConfig {
     burst: rate.burst,
     noDelay: v["no-delay"] === true,
     repeatingPayload: v["repeating-payload"] === true,
+    getServerOutput: v["get-server-output"] === true,
   });
+  if (v["extra-data"] !== undefined) {
+    params.extraData = v["extra-data"] as string;
+  }
 
   if (v["title"] !== undefined) {
     params.title = v["title"] as string;

@@ -15,14 +15,21 @@ import {
 } from "../errors.ts";
 import type { SessionEvent } from "../events.ts";
 import { IPERF_PROTOCOL_VERSION } from "../protocol/params.ts";
+import { JsonReporter } from "../report/json.ts";
+import { strftime } from "../report/strftime.ts";
+import {
+  systemInfo,
+  tcpBufferDefaults,
+  VERSION_STRING,
+} from "../report/system_info.ts";
 import { TextReporter } from "../report/text.ts";
 import { runClientSession } from "../session/client.ts";
 import { listen, serve } from "../session/server.ts";
-import { parseCommandLine } from "./args.ts";
+import { VERSION } from "../version.ts";
+import { type CliConfig, type OutputConfig, parseCommandLine } from "./args.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
 
-/** iperf-ts's own version. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /** Where the CLI writes, and what stops it. */
 export interface CliIo {
@@ -42,7 +49,7 @@ export interface CliIo {
  * @returns the process exit code
  */
 export async function runCli(args: string[], io: CliIo): Promise<number> {
-  let config;
+  let config: CliConfig;
   try {
     config = parseCommandLine(args);
   } catch (error) {
@@ -61,32 +68,175 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     );
     return 0;
   }
-  const prefix = config.role === "client" && config.output.title !== undefined
-    ? `${config.output.title}:  `
+  let output: Output;
+  try {
+    output = openOutput(config.output, io, config.role === "client");
+  } catch (error) {
+    io.stderr(`iperf3: error - unable to open log file: ${describe(error)}\n`);
+    return 1;
+  }
+  try {
+    return config.role === "client"
+      ? await runClient(config, output, io.signal)
+      : await runServer(config, output, io.signal);
+  } finally {
+    output.close();
+  }
+}
+
+/** The CLI's output: lines with iperf3's prefixes, raw JSON, errors. */
+interface Output {
+  /** A text line (timestamp and title prefixes added). */
+  line(text: string): void;
+  /** Text as it is (JSON documents). */
+  raw(text: string): void;
+  /** An `iperf3: ...` error line (stderr, or the log file). */
+  error(text: string): void;
+  /** Closes the log file, if any. */
+  close(): void;
+}
+
+function openOutput(config: OutputConfig, io: CliIo, client: boolean): Output {
+  let stdout = io.stdout;
+  let stderr = io.stderr;
+  let close = () => {};
+  if (config.logfile !== undefined) {
+    // iperf3 appends everything, errors included, to the log file.
+    const file = Deno.openSync(config.logfile, {
+      append: true,
+      create: true,
+    });
+    const encoder = new TextEncoder();
+    const write = (text: string) => {
+      const bytes = encoder.encode(text);
+      let written = 0;
+      while (written < bytes.byteLength) {
+        written += file.writeSync(bytes.subarray(written));
+      }
+    };
+    stdout = write;
+    stderr = write;
+    close = () => file.close();
+  }
+  const title = client && config.title !== undefined
+    ? `${config.title}:  `
     : "";
-  const reporter = new TextReporter({
-    role: config.role,
+  const prefix = () =>
+    (config.timestamps === undefined
+      ? ""
+      : strftime(config.timestamps, new Date())) + title;
+  return {
+    line: (text) => stdout(`${prefix()}${text}\n`),
+    raw: (text) => stdout(text),
+    error: (text) => stderr(`${prefix()}${text}\n`),
+    close,
+  };
+}
+
+/** A text or JSON reporter behind one `handle`. */
+interface Reporter {
+  handle(event: SessionEvent): void;
+  /** JSON only: the document gets `"error"`. */
+  fail(message: string): void;
+  /** JSON only: prints the document. */
+  finish(): void;
+  /** What `--get-server-output` sends back for the current test. */
+  serverOutput(): { text?: string; json?: unknown };
+}
+
+function makeReporter(
+  config: CliConfig & { output: OutputConfig },
+  output: Output,
+): Reporter {
+  const version = VERSION_STRING;
+  const info = systemInfo();
+  if (config.output.json) {
+    const json = new JsonReporter({
+      role: config.role === "client" ? "client" : "server",
+      write: output.raw,
+      stream: config.output.jsonStream,
+      version,
+      systemInfo: info,
+      buffers: tcpBufferDefaults(),
+    });
+    return {
+      handle: (event) => json.handle(event),
+      fail: (message) => json.fail(message),
+      finish: () => json.finish(),
+      serverOutput: () => ({ json: json.document() }),
+    };
+  }
+  // The server's own text of the current test, for --get-server-output:
+  // every line from "Accepted connection from ..." on.
+  let captured: string[] = [];
+  const text = new TextReporter({
+    role: config.role === "client" ? "client" : "server",
     format: config.output.format,
     verbose: config.output.verbose,
-    write: (line) => io.stdout(`${prefix}${line}\n`),
+    version,
+    systemInfo: info,
+    write: (line) => {
+      captured.push(line);
+      output.line(line);
+    },
   });
-  const emit = (event: SessionEvent) => reporter.handle(event);
-  const signal = io.signal ?? new AbortController().signal;
+  return {
+    handle: (event) => {
+      if (event.kind === "accepted") captured = [];
+      text.handle(event);
+    },
+    fail: () => {},
+    finish: () => {},
+    serverOutput: () => ({
+      text: captured.map((line) => `${line}\n`).join(""),
+    }),
+  };
+}
 
-  if (config.role === "client") {
-    try {
-      await runClientSession(config.client, { signal, emit });
-      return 0;
-    } catch (error) {
-      if (error instanceof InterruptedError) {
-        io.stderr(`iperf3: interrupt - ${error.iperfText}\n`);
-        return 0;
+async function runClient(
+  config: Extract<CliConfig, { role: "client" }>,
+  output: Output,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const reporter = makeReporter(config, output);
+  const json = config.output.json;
+  try {
+    await runClientSession(config.client, {
+      ...(signal ? { signal } : {}),
+      emit: (event) => reporter.handle(event),
+      ...(config.output.debug
+        ? { debug: (message) => output.line(message) }
+        : {}),
+    });
+    reporter.finish();
+    return 0;
+  } catch (error) {
+    if (error instanceof InterruptedError) {
+      if (json) {
+        reporter.fail(`interrupt - ${error.iperfText}`);
+        reporter.finish();
+      } else {
+        output.error(`iperf3: interrupt - ${error.iperfText}`);
       }
-      io.stderr(`iperf3: error - ${describe(error)}\n`);
-      return 1;
+      return 0;
     }
+    if (json) {
+      reporter.fail(describe(error));
+      reporter.finish();
+    } else {
+      output.error(`iperf3: error - ${describe(error)}`);
+    }
+    return 1;
   }
+}
 
+async function runServer(
+  config: Extract<CliConfig, { role: "server" }>,
+  output: Output,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const reporter = makeReporter(config, output);
+  const json = config.output.json;
   let listener: Deno.TcpListener;
   try {
     listener = listen({
@@ -99,18 +249,48 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
         : { family: config.server.family }),
     });
   } catch (error) {
-    io.stderr(`iperf3: error - ${describe(error)}\n`);
+    if (json) {
+      reporter.fail(describe(error));
+      reporter.finish();
+    } else {
+      output.error(`iperf3: error - ${describe(error)}`);
+    }
     return 1;
   }
+  let interruptReported = false;
   await serve(listener, {
-    signal,
-    emit,
+    ...(signal ? { signal } : {}),
+    emit: (event) => reporter.handle(event),
     interval: config.server.interval,
     oneOff: config.server.oneOff,
-    onTestError: (error) => io.stderr(serverErrorLine(error)),
+    serverOutput: () => reporter.serverOutput(),
+    onTestError: (error) => {
+      if (
+        error instanceof InterruptedError &&
+        error.code === ERROR_CODES.IESERVERTERM
+      ) {
+        // A test cut short by our own shutdown: said once, below (text), or
+        // in that test's document (JSON).
+        interruptReported = json;
+        if (json) reporter.fail("interrupt - the server has terminated");
+        return;
+      }
+      const line = serverErrorLine(error);
+      if (json) reporter.fail(line.replace(/^iperf3: (error - )?/, ""));
+      else output.error(line);
+    },
+    ...(config.output.debug
+      ? { debug: (message) => output.line(message) }
+      : {}),
   });
-  if (signal.aborted) {
-    io.stderr("iperf3: interrupt - the server has terminated\n");
+  if (signal?.aborted) {
+    if (json) {
+      if (interruptReported) return 0;
+      reporter.fail("interrupt - the server has terminated");
+      reporter.finish();
+    } else {
+      output.error("iperf3: interrupt - the server has terminated");
+    }
   }
   return 0;
 }
@@ -123,12 +303,12 @@ function describe(error: unknown): string {
 
 function serverErrorLine(error: unknown): string {
   if (error instanceof InterruptedError) {
-    return "iperf3: the client has terminated\n";
+    return "iperf3: the client has terminated";
   }
   if (
     error instanceof ProtocolError && error.code === ERROR_CODES.IECTRLCLOSE
   ) {
-    return "iperf3: the client has unexpectedly closed the connection\n";
+    return "iperf3: the client has unexpectedly closed the connection";
   }
-  return `iperf3: error - ${describe(error)}\n`;
+  return `iperf3: error - ${describe(error)}`;
 }

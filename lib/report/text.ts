@@ -12,6 +12,7 @@ import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
 import type { TestSummary } from "../stats/summary.ts";
 import { formatFixed } from "../printf.ts";
 import { formatUnit, type UnitFormat } from "../units.ts";
+import { formatCJson } from "./cjson.ts";
 
 /** The dashed line between intervals and before the summary. */
 export const SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -";
@@ -30,6 +31,10 @@ export interface TextReporterOptions {
   verbose?: boolean;
   /** Receives each line, without its newline. */
   write: (line: string) => void;
+  /** The version line `-V` prints first. */
+  version?: string;
+  /** The uname-style line `-V` prints second. */
+  systemInfo?: string;
 }
 
 /** Turns session events into iperf3's text lines. */
@@ -38,6 +43,8 @@ export class TextReporter {
   readonly #format: UnitFormat;
   readonly #verbose: boolean;
   readonly #write: (line: string) => void;
+  readonly #version: string;
+  readonly #systemInfo: string;
   #params: TestParams | undefined;
   #headerPrinted = false;
 
@@ -51,6 +58,8 @@ export class TextReporter {
     this.#format = options.format ?? "a";
     this.#verbose = options.verbose ?? false;
     this.#write = options.write;
+    this.#version = options.version ?? "";
+    this.#systemInfo = options.systemInfo ?? "";
   }
 
   /**
@@ -63,6 +72,7 @@ export class TextReporter {
       case "listening":
         this.#params = undefined;
         this.#headerPrinted = false;
+        if (this.#verbose) this.#versionLines();
         this.#write(BANNER_LINE);
         this.#write(
           `Server listening on ${event.port} (test #${event.testNumber})`,
@@ -71,17 +81,23 @@ export class TextReporter {
         break;
       case "connected":
         this.#params = event.params;
+        if (this.#verbose) {
+          this.#versionLines();
+          this.#write(`Time: ${new Date().toUTCString()}`);
+        }
         this.#write(`Connecting to host ${event.host}, port ${event.port}`);
         if (event.params.reverse) {
           this.#write(`Reverse mode, remote host ${event.host} is sending`);
         }
-        if (this.#verbose) this.#write(`      Cookie: ${event.cookie}`);
+        if (this.#verbose) this.#testLines(event.cookie, event.params);
         break;
       case "accepted":
         this.#params = event.params;
+        if (this.#verbose) this.#write(`Time: ${new Date().toUTCString()}`);
         this.#write(
           `Accepted connection from ${event.remote.hostname}, port ${event.remote.port}`,
         );
+        if (this.#verbose) this.#testLines(event.cookie, event.params);
         break;
       case "stream":
         this.#write(
@@ -101,7 +117,21 @@ export class TextReporter {
       case "summary":
         this.#summary(event.summary);
         break;
+      case "server-output":
+        this.#write("");
+        if (event.json !== undefined) {
+          this.#write("Server JSON output:");
+          for (const line of formatCJson(event.json).split("\n")) {
+            this.#write(line);
+          }
+        } else {
+          this.#write("Server output:");
+          // iperf3: "\nServer output:\n%s\n" with text that ends in a newline.
+          for (const line of (event.text ?? "").split("\n")) this.#write(line);
+        }
+        break;
       case "terminated":
+      case "ended":
         break;
       case "done":
         this.#write("");
@@ -111,6 +141,26 @@ export class TextReporter {
         const never: never = event;
         throw new TypeError(`Cannot report event: unknown kind in ${never}`);
       }
+    }
+  }
+
+  #versionLines(): void {
+    this.#write(this.#version);
+    this.#write(this.#systemInfo);
+  }
+
+  /** `-V` lines after the connection (iperf3 `iperf_on_connect`); the MSS is unknown to Deno: 0, as iperf3 prints when it cannot read it. */
+  #testLines(cookie: string, params: TestParams): void {
+    this.#write(`      Cookie: ${cookie}`);
+    if (params.protocol === "tcp") {
+      this.#write(
+        params.mss
+          ? `      TCP MSS: ${params.mss}`
+          : "      TCP MSS: 0 (default)",
+      );
+    }
+    if (params.bandwidth) {
+      this.#write(`      Target Bitrate: ${params.bandwidth}`);
     }
   }
 

@@ -79,6 +79,8 @@ export interface ClientSessionOptions {
   signal?: AbortSignal;
   /** Receives the session's events (connected, stream, interval, summary, done). */
   emit?: EventSink;
+  /** Receives a trace of the control protocol (`-d`). */
+  debug?: (message: string) => void;
 }
 
 /** What a finished client test produced. */
@@ -117,6 +119,7 @@ export async function runClientSession(
 ): Promise<ClientOutcome> {
   const signal = options.signal ?? new AbortController().signal;
   const emit = options.emit ?? (() => {});
+  const debug = options.debug ?? (() => {});
   const { params } = config;
   if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
 
@@ -138,7 +141,12 @@ export async function runClientSession(
       stop.promise,
     );
     const ctl = control;
-    const next = () => unlessAborted(readState(ctl), stop.promise);
+    const next = () =>
+      unlessAborted(traceState(readState(ctl), debug), stop.promise);
+    const send = (state: number) => {
+      debug(`send state ${stateName(state)}`);
+      return writeAll(ctl, encodeState(state));
+    };
 
     const cookie = makeCookie();
     await writeAll(ctl, encodeCookie(cookie));
@@ -150,7 +158,9 @@ export async function runClientSession(
       cookie,
       params,
     });
-    await writeAll(ctl, encodeJsonFrame(encodeParams(params)));
+    const wireParams = encodeParams(params);
+    debug(`send parameters ${JSON.stringify(wireParams)}`);
+    await writeAll(ctl, encodeJsonFrame(wireParams));
     await expect(ctl, await next(), STATES.CREATE_STREAMS);
 
     const serverAddress = toEndpoint(ctl.remoteAddr).hostname;
@@ -203,7 +213,7 @@ export async function runClientSession(
 
     // The run phase: the end condition races the next control message
     // (the server may send SERVER_TERMINATE or SERVER_ERROR at any time).
-    const pending = readState(ctl);
+    const pending = traceState(readState(ctl), debug);
     pending.catch(() => {});
     const endTimer = new AbortController();
     const ended = testRun.timeUp(endTimer.signal);
@@ -225,7 +235,7 @@ export async function runClientSession(
       if (state === STATES.SERVER_TERMINATE) {
         emit({ kind: "terminated", by: "server" });
         emit({ kind: "summary", summary: localSummary(testRun, params) });
-        await writeAll(ctl, encodeState(STATES.IPERF_DONE)).catch(() => {});
+        await send(STATES.IPERF_DONE).catch(() => {});
         throw new IperfError(ERROR_CODES.IESERVERTERM);
       }
       await expect(ctl, state, STATES.EXCHANGE_RESULTS);
@@ -234,22 +244,24 @@ export async function runClientSession(
       });
     }
     await testRun.finish();
-    await writeAll(ctl, encodeState(STATES.TEST_END));
+    await send(STATES.TEST_END);
     await expect(
       ctl,
       await unlessAborted(pending, stop.promise),
       STATES.EXCHANGE_RESULTS,
     );
-    await writeAll(ctl, encodeJsonFrame(encodeResults(testRun.results())));
-    const serverResults = decodeResults(
-      await unlessAborted(
-        readJsonFrame(ctl, {
-          maxSize: MAX_RESULTS_SIZE,
-          code: ERROR_CODES.IERECVRESULTS,
-        }),
-        stop.promise,
-      ),
+    const ownResults = encodeResults(testRun.results());
+    debug(`send results ${JSON.stringify(ownResults)}`);
+    await writeAll(ctl, encodeJsonFrame(ownResults));
+    const serverWire = await unlessAborted(
+      readJsonFrame(ctl, {
+        maxSize: MAX_RESULTS_SIZE,
+        code: ERROR_CODES.IERECVRESULTS,
+      }),
+      stop.promise,
     );
+    debug(`received results ${JSON.stringify(serverWire)}`);
+    const serverResults = decodeResults(serverWire);
     checkStreamIds(serverResults, streams);
     await expect(ctl, await next(), STATES.DISPLAY_RESULTS);
     await testRun.close();
@@ -261,7 +273,12 @@ export async function runClientSession(
       peer: serverResults,
     });
     emit({ kind: "summary", summary });
-    await writeAll(ctl, encodeState(STATES.IPERF_DONE));
+    if (serverResults.serverOutputJson !== undefined) {
+      emit({ kind: "server-output", json: serverResults.serverOutputJson });
+    } else if (serverResults.serverOutputText !== undefined) {
+      emit({ kind: "server-output", text: serverResults.serverOutputText });
+    }
+    await send(STATES.IPERF_DONE);
     emit({ kind: "done" });
     return { cookie, summary, serverResults };
   } catch (error) {
@@ -395,4 +412,14 @@ async function connect(
     }
     throw new IperfError(code, { detail, cause: error });
   }
+}
+
+/** Logs the state a pending read delivers (`-d`), passing it on unchanged. */
+async function traceState(
+  read: Promise<number>,
+  debug: (message: string) => void,
+): Promise<number> {
+  const state = await read;
+  debug(`received state ${stateName(state)}`);
+  return state;
 }

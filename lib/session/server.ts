@@ -81,6 +81,10 @@ export interface ServeOptions {
   oneOff?: boolean;
   /** Tests allowed at once; a client beyond that gets ACCESS_DENIED (1, as iperf3). */
   maxTests?: number;
+  /** This server's own report of the current test, sent to a client that asks (`--get-server-output`). */
+  serverOutput?: () => { text?: string; json?: unknown };
+  /** Receives a trace of the control protocol (`-d`). */
+  debug?: (message: string) => void;
 }
 
 /** Options of {@linkcode listen}. */
@@ -192,10 +196,17 @@ export async function serve(
         emit,
         interval: options.interval ?? 1,
         handoffs,
+        serverOutput: options.serverOutput,
+        debug: options.debug ?? (() => {}),
       });
     } catch (error) {
-      if (!(error instanceof Aborted)) onTestError(error);
+      onTestError(
+        error instanceof Aborted
+          ? new InterruptedError(ERROR_CODES.IESERVERTERM)
+          : error,
+      );
     } finally {
+      emit({ kind: "ended" });
       active--;
       testNumber++;
       if (options.oneOff) {
@@ -232,6 +243,8 @@ interface SessionContext {
   emit: EventSink;
   interval: number;
   handoffs: Map<string, StreamHandoff>;
+  serverOutput: (() => { text?: string; json?: unknown }) | undefined;
+  debug: (message: string) => void;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -249,7 +262,11 @@ async function runServerSession(
   cookie: string,
   ctx: SessionContext,
 ): Promise<void> {
-  const { emit } = ctx;
+  const { emit, debug } = ctx;
+  const send = (state: number) => {
+    debug(`send state ${stateName(state)}`);
+    return writeAll(control, encodeState(state));
+  };
   const stop = abortPromise(ctx.signal);
   const streams: DataStream[] = [];
   let run: TestRun | undefined;
@@ -260,7 +277,7 @@ async function runServerSession(
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
-    await writeAll(control, encodeState(STATES.PARAM_EXCHANGE));
+    await send(STATES.PARAM_EXCHANGE);
     const wire = await unlessAborted(
       withTimeout(
         readJsonFrame(control, {
@@ -272,6 +289,7 @@ async function runServerSession(
       ),
       stop.promise,
     );
+    debug(`received parameters ${JSON.stringify(wire)}`);
     try {
       params = decodeParams(wire);
       if (params.protocol === "udp") {
@@ -307,7 +325,7 @@ async function runServerSession(
       wake();
     });
     try {
-      await writeAll(control, encodeState(STATES.CREATE_STREAMS));
+      await send(STATES.CREATE_STREAMS);
       const controlClosed = readState(control);
       controlClosed.catch(() => {});
       nextFromClient = controlClosed;
@@ -375,10 +393,10 @@ async function runServerSession(
         emit,
       });
       run = testRun;
-      await writeAll(control, encodeState(STATES.TEST_START));
+      await send(STATES.TEST_START);
       testRun.begin();
       emit({ kind: "start" });
-      await writeAll(control, encodeState(STATES.TEST_RUNNING));
+      await send(STATES.TEST_RUNNING);
       testRun.run();
       running = testRun;
       ctx.handoffs.delete(cookie);
@@ -403,6 +421,7 @@ async function runServerSession(
           stop.promise,
         ]);
         state = await controlClosed;
+        debug(`received state ${stateName(state)}`);
       } finally {
         watchdog.abort();
       }
@@ -432,7 +451,7 @@ async function runServerSession(
       // iperf3 prints the server's summary before the exchange, so its
       // output never contains the client's numbers.
       emit({ kind: "summary", summary: summarize(local) });
-      await writeAll(control, encodeState(STATES.EXCHANGE_RESULTS));
+      await send(STATES.EXCHANGE_RESULTS);
       const clientResults = decodeResults(
         await unlessAborted(
           withTimeout(
@@ -453,11 +472,16 @@ async function runServerSession(
           });
         }
       }
-      await writeAll(
-        control,
-        encodeJsonFrame(encodeResults(testRun.results())),
-      );
-      await writeAll(control, encodeState(STATES.DISPLAY_RESULTS));
+      const results = testRun.results();
+      if (p.getServerOutput && ctx.serverOutput) {
+        const own = ctx.serverOutput();
+        if (own.json !== undefined) results.serverOutputJson = own.json;
+        else if (own.text !== undefined) results.serverOutputText = own.text;
+      }
+      const wireResults = encodeResults(results);
+      debug(`send results ${JSON.stringify(wireResults)}`);
+      await writeAll(control, encodeJsonFrame(wireResults));
+      await send(STATES.DISPLAY_RESULTS);
       // IPERF_DONE, or the client simply closing, ends the test.
       await unlessAborted(
         withTimeout(readState(control), HANDSHAKE_TIMEOUT_MS, control),

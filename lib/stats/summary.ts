@@ -51,6 +51,8 @@ export interface TestSummary {
   cpu: CpuUtil;
   /** The peer's CPU use (zeros before the exchange). */
   remoteCpu: CpuUtil;
+  /** The peer's TCP congestion control algorithm, when it said. */
+  remoteCongestion?: string;
 }
 
 /** One local stream's end state, before the peer's results are merged in. */
@@ -129,7 +131,7 @@ export function summarize(input: SummaryInput): TestSummary {
     }
   }
   const remote = input.peer;
-  return {
+  const summary: TestSummary = {
     streams,
     senderTime,
     receiverTime,
@@ -143,4 +145,8 @@ export function summarize(input: SummaryInput): TestSummary {
       system: remote?.cpuUtilSystem ?? 0,
     },
   };
+  if (remote?.congestionUsed !== undefined) {
+    summary.remoteCongestion = remote.congestionUsed;
+  }
+  return summary;
 }

@@ -482,7 +482,9 @@ export async function runOurCliClient(
       signal: limit.signal,
     });
     assert.ok(!limit.signal.aborted, `runCli ${args.join(" ")} timed out`);
-    const refused = code !== 0 && stderr.includes("Connection refused");
+    // A refused connection shows on stderr, or inside the -J document.
+    const refused = code !== 0 &&
+      (stderr + stdout).includes("Connection refused");
     if (!refused || attempt >= CONNECT_ATTEMPTS || server.exited) {
       return { code, stdout, stderr };
     }

@@ -1,0 +1,395 @@
+/**
+ * iperf3's `-J` document and `--json-stream` lines: turns session events into
+ * the same tree, key names, key order and value types as iperf3 3.12
+ * (`iperf_on_connect`, `iperf_print_intermediate`, `iperf_print_results`).
+ *
+ * @module
+ */
+
+import type { Role, SessionEvent } from "../events.ts";
+import type { TestParams } from "../protocol/params.ts";
+import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
+import type { TestSummary } from "../stats/summary.ts";
+import { formatCJson, formatCJsonCompact } from "./cjson.ts";
+import type { BufferDefaults } from "./system_info.ts";
+
+/** A JSON object as built here: plain, insertion-ordered. */
+export type JsonObject = Record<string, unknown>;
+
+/** Options of {@linkcode JsonReporter}. */
+export interface JsonReporterOptions {
+  /** Which side reports. */
+  role: Role;
+  /** Receives the finished document (with its newline), or each `--json-stream` line. */
+  write: (text: string) => void;
+  /** `--json-stream`: one compact line per event instead of one document. */
+  stream?: boolean;
+  /** `start.version`. */
+  version: string;
+  /** `start.system_info`. */
+  systemInfo: string;
+  /** The kernel's default socket buffers, when known (`sndbuf_actual`, `rcvbuf_actual`). */
+  buffers?: BufferDefaults | undefined;
+}
+
+/** Builds one `-J` document per test from session events. */
+export class JsonReporter {
+  readonly #options: JsonReporterOptions;
+  #top: JsonObject | undefined;
+  #start: JsonObject = {};
+  #connected: JsonObject[] = [];
+  #intervals: JsonObject[] = [];
+  #end: JsonObject = {};
+  #params: TestParams | undefined;
+  #buffersAdded = false;
+
+  /**
+   * Creates an instance.
+   *
+   * @param options role, output sink, stream mode and machine facts
+   */
+  constructor(options: JsonReporterOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Adds what one event contributes to the document.
+   *
+   * @param event what the session reported
+   */
+  handle(event: SessionEvent): void {
+    switch (event.kind) {
+      case "listening":
+        this.#open();
+        break;
+      case "connected": {
+        this.#open();
+        this.#params = event.params;
+        const start = this.#start;
+        start["timestamp"] = timestamp();
+        start["connecting_to"] = { host: event.host, port: event.port };
+        start["cookie"] = event.cookie;
+        this.#mssAndRate(event.params);
+        break;
+      }
+      case "accepted": {
+        this.#open();
+        this.#params = event.params;
+        this.#addBuffers();
+        const start = this.#start;
+        start["timestamp"] = timestamp();
+        start["accepted_connection"] = {
+          host: event.remote.hostname,
+          port: event.remote.port,
+        };
+        start["cookie"] = event.cookie;
+        this.#mssAndRate(event.params);
+        break;
+      }
+      case "stream":
+        this.#open();
+        this.#connected.push({
+          socket: event.socket,
+          local_host: event.local.hostname,
+          local_port: event.local.port,
+          remote_host: event.remote.hostname,
+          remote_port: event.remote.port,
+        });
+        if (this.#options.role === "client") this.#addBuffers();
+        break;
+      case "start": {
+        const p = this.#params;
+        if (!p) break;
+        this.#start["test_start"] = {
+          protocol: p.protocol.toUpperCase(),
+          num_streams: p.parallel,
+          blksize: p.length,
+          omit: p.omit,
+          duration: p.time,
+          bytes: p.bytes,
+          blocks: p.blocks,
+          reverse: p.reverse ? 1 : 0,
+          tos: p.tos,
+          target_bitrate: p.bandwidth,
+          bidir: p.bidirectional ? 1 : 0,
+        };
+        this.#emitLine("start", this.#start);
+        break;
+      }
+      case "interval": {
+        const interval = this.#interval(event.report);
+        this.#intervals.push(interval);
+        this.#emitLine("interval", interval);
+        break;
+      }
+      case "summary":
+        this.#summary(event.summary);
+        break;
+      case "server-output":
+        if (event.json !== undefined) {
+          this.#doc()["server_output_json"] = event.json;
+        } else if (event.text !== undefined) {
+          this.#doc()["server_output_text"] = event.text;
+        }
+        break;
+      case "terminated":
+      case "done":
+        break;
+      case "ended":
+        this.finish();
+        break;
+      default: {
+        const never: never = event;
+        throw new TypeError(`Cannot report event: unknown kind in ${never}`);
+      }
+    }
+  }
+
+  /**
+   * Records a failure: the document gets `"error"`, as iperf3's does.
+   *
+   * @param message iperf3's error text (no `iperf3: error - ` prefix)
+   */
+  fail(message: string): void {
+    this.#doc()["error"] = message;
+  }
+
+  /** The document built so far (the same object that `finish()` prints). */
+  document(): JsonObject {
+    return this.#doc();
+  }
+
+  /** Prints the document (or the closing `--json-stream` lines) and starts afresh. */
+  finish(): void {
+    const top = this.#top;
+    if (!top) return;
+    if (this.#options.stream) {
+      if (typeof top["error"] === "string") {
+        this.#emitLine("error", top["error"]);
+      }
+      if (top["server_output_json"] !== undefined) {
+        this.#emitLine("server_output_json", top["server_output_json"]);
+      }
+      if (typeof top["server_output_text"] === "string") {
+        this.#emitLine("server_output_text", top["server_output_text"]);
+      }
+      this.#emitLine("end", this.#end);
+    } else {
+      this.#options.write(`${formatCJson(top)}\n`);
+    }
+    this.#top = undefined;
+  }
+
+  #doc(): JsonObject {
+    this.#open();
+    return this.#top as JsonObject;
+  }
+
+  /** Starts a document: `start` with `connected`, `version` and `system_info`. */
+  #open(): void {
+    if (this.#top) return;
+    this.#connected = [];
+    this.#intervals = [];
+    this.#end = {};
+    this.#params = undefined;
+    this.#buffersAdded = false;
+    this.#start = {
+      connected: this.#connected,
+      version: this.#options.version,
+      system_info: this.#options.systemInfo,
+    };
+    this.#top = {
+      start: this.#start,
+      intervals: this.#intervals,
+      end: this.#end,
+    };
+  }
+
+  #addBuffers(): void {
+    if (this.#buffersAdded) return;
+    this.#buffersAdded = true;
+    const window = this.#params?.window ?? 0;
+    this.#start["sock_bufsize"] = window;
+    const buffers = this.#options.buffers;
+    if (window) {
+      this.#start["sndbuf_actual"] = window;
+      this.#start["rcvbuf_actual"] = window;
+    } else if (buffers) {
+      this.#start["sndbuf_actual"] = buffers.sndbuf;
+      this.#start["rcvbuf_actual"] = buffers.rcvbuf;
+    }
+  }
+
+  #mssAndRate(p: TestParams): void {
+    const start = this.#start;
+    if (p.protocol === "tcp") {
+      // The control connection's MSS cannot be read from Deno: 0, as iperf3
+      // reports when getsockopt(TCP_MAXSEG) gives nothing.
+      if (p.mss) start["tcp_mss"] = p.mss;
+      else start["tcp_mss_default"] = 0;
+    }
+    start["target_bitrate"] = p.bandwidth;
+    if (p.title !== undefined) this.#doc()["title"] = p.title;
+    if (p.extraData !== undefined) this.#doc()["extra_data"] = p.extraData;
+  }
+
+  #emitLine(event: string, data: unknown): void {
+    if (!this.#options.stream) return;
+    this.#options.write(`${formatCJsonCompact({ event, data })}\n`);
+  }
+
+  /** Which "must be sender" groups iperf3 reports, in its order. */
+  #groups(): boolean[] {
+    const p = this.#params;
+    const client = this.#options.role === "client";
+    if (p?.bidirectional) return client ? [true, false] : [false, true];
+    const clientSends = !(p?.reverse ?? false);
+    return [client ? clientSends : !clientSends];
+  }
+
+  /** iperf3 names the sums of the server-to-client direction `*_bidir_reverse`. */
+  #sumSuffix(mustSend: boolean): string {
+    if (!this.#params?.bidirectional) return "";
+    const client = this.#options.role === "client";
+    return (client && !mustSend) || (!client && mustSend)
+      ? "_bidir_reverse"
+      : "";
+  }
+
+  #interval(report: IntervalReport): JsonObject {
+    const streams: JsonObject[] = [];
+    const out: JsonObject = { streams };
+    const first = report.streams[0];
+    for (const mustSend of this.#groups()) {
+      const group = report.streams.filter((s) => s.sender === mustSend);
+      for (const s of group) streams.push(intervalStream(s));
+      if (!first || group.length === 0) continue;
+      const bytes = group.reduce((n, s) => n + s.bytes, 0);
+      out[`sum${this.#sumSuffix(mustSend)}`] = {
+        start: first.start,
+        end: first.end,
+        seconds: first.seconds,
+        bytes,
+        bits_per_second: first.seconds > 0 ? bytes / first.seconds * 8 : 0,
+        omitted: group.some((s) => s.omitted),
+        sender: mustSend,
+      };
+    }
+    return out;
+  }
+
+  #summary(sum: TestSummary): void {
+    const end = this.#end;
+    const streams: JsonObject[] = [];
+    end["streams"] = streams;
+    const groups = this.#groups();
+    for (const mustSend of groups) {
+      const hasRetr = this.#params?.bidirectional
+        ? (mustSend ? sum.senderHasRetransmits : sum.otherSideHasRetransmits)
+        : sum.senderHasRetransmits;
+      let totalSent = 0;
+      let totalReceived = 0;
+      let totalRetr = 0;
+      for (const s of sum.streams.filter((s) => s.sender === mustSend)) {
+        totalSent += s.bytesSent;
+        totalReceived += s.bytesReceived;
+        const sender: JsonObject = {
+          socket: s.socket,
+          start: 0,
+          end: sum.senderTime,
+          seconds: sum.senderTime,
+          bytes: s.bytesSent,
+          bits_per_second: rate(s.bytesSent, sum.senderTime),
+        };
+        if (hasRetr) {
+          // Peer-reported counts; the cwnd/RTT figures are only known to a
+          // sender that reads TCP_INFO itself, and iperf3 prints 0 for them.
+          totalRetr += s.retransmits;
+          Object.assign(sender, {
+            retransmits: s.retransmits,
+            max_snd_cwnd: 0,
+            max_snd_wnd: 0,
+            max_rtt: 0,
+            min_rtt: 0,
+            mean_rtt: 0,
+          });
+        }
+        sender["sender"] = mustSend;
+        streams.push({
+          sender,
+          receiver: {
+            socket: s.socket,
+            start: 0,
+            end: sum.receiverTime,
+            // iperf3 puts the local stream's duration here (a quirk kept).
+            seconds: sum.endTime,
+            bytes: s.bytesReceived,
+            bits_per_second: rate(s.bytesReceived, sum.receiverTime),
+            sender: mustSend,
+          },
+        });
+      }
+      const suffix = this.#sumSuffix(mustSend);
+      const sent: JsonObject = {
+        start: 0,
+        end: sum.senderTime,
+        seconds: sum.senderTime,
+        bytes: totalSent,
+        bits_per_second: rate(totalSent, sum.senderTime),
+      };
+      if (hasRetr) sent["retransmits"] = totalRetr;
+      sent["sender"] = mustSend;
+      end[`sum_sent${suffix}`] = sent;
+      end[`sum_received${suffix}`] = {
+        start: 0,
+        end: sum.receiverTime,
+        seconds: sum.receiverTime,
+        bytes: totalReceived,
+        bits_per_second: rate(totalReceived, sum.receiverTime),
+        sender: mustSend,
+      };
+    }
+    end["cpu_utilization_percent"] = {
+      host_total: sum.cpu.total,
+      host_user: sum.cpu.user,
+      host_system: sum.cpu.system,
+      remote_total: sum.remoteCpu.total,
+      remote_user: sum.remoteCpu.user,
+      remote_system: sum.remoteCpu.system,
+    };
+    // iperf3 names the congestion algorithms from its last group's view; ours
+    // is unknown to Deno, the peer's arrives in its results.
+    const lastSends = groups[groups.length - 1] ?? true;
+    if (
+      this.#params?.protocol !== "udp" && sum.remoteCongestion !== undefined
+    ) {
+      end[lastSends ? "receiver_tcp_congestion" : "sender_tcp_congestion"] =
+        sum.remoteCongestion;
+    }
+  }
+}
+
+function intervalStream(s: StreamInterval): JsonObject {
+  return {
+    socket: s.socket,
+    start: s.start,
+    end: s.end,
+    seconds: s.seconds,
+    bytes: s.bytes,
+    bits_per_second: s.bitsPerSecond,
+    omitted: s.omitted,
+    sender: s.sender,
+  };
+}
+
+function rate(bytes: number, seconds: number): number {
+  return seconds > 0 ? bytes / seconds * 8 : 0;
+}
+
+function timestamp(): JsonObject {
+  const now = new Date();
+  return {
+    time: now.toUTCString(),
+    timesecs: Math.floor(now.getTime() / 1000),
+  };
+}
