@@ -114,7 +114,14 @@ Deno.test("parseCommandLine() reads the server flags", () => {
       bindAddress: "127.0.0.1",
       family: 4,
     },
-    output: { format: "a", verbose: false },
+    output: {
+      format: "a",
+      verbose: false,
+      json: false,
+      jsonStream: false,
+      forceFlush: false,
+      debug: false,
+    },
   });
 });
 
@@ -138,6 +145,43 @@ Deno.test("parseCommandLine() takes -B and --cport on the client", () => {
     ["-c", "h", "--cport", "0"],
     /port number must be between 1 and 65535/,
   );
+});
+
+Deno.test("parseCommandLine() reads the output flags, optional values included", () => {
+  const config = parseCommandLine([
+    "-c",
+    "h",
+    "--json-stream",
+    "--logfile",
+    "/tmp/x.log",
+    "--forceflush",
+    "--timestamps=%T ",
+    "--debug=3",
+    "--get-server-output",
+    "--extra-data",
+    "lab 7",
+  ]);
+  assert.equal(config.role, "client");
+  if (config.role !== "client") return;
+  assert.deepEqual(config.output, {
+    format: "a",
+    verbose: false,
+    json: true,
+    jsonStream: true,
+    forceFlush: true,
+    debug: true,
+    logfile: "/tmp/x.log",
+    timestamps: "%T ",
+  });
+  assert.equal(config.client.params.getServerOutput, true);
+  assert.equal(config.client.params.extraData, "lab 7");
+  const plain = parseCommandLine(["-s", "--timestamps", "-J"]);
+  assert.equal(plain.role, "server");
+  if (plain.role !== "server") return;
+  assert.equal(plain.output.timestamps, "%c ");
+  assert.equal(plain.output.json, true);
+  usageError(["-s", "--get-server-output"], /client only/);
+  usageError(["-c", "h", "--logfile", ""], /--logfile name is empty/);
 });
 
 Deno.test("parseCommandLine() answers -h and -v", () => {
@@ -188,6 +232,5 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
     ["-c", "h", "-u"],
     /--udp is not supported by iperf-ts yet: UDP tests come with issue #4/,
   );
-  usageError(["-c", "h", "-J"], /--json is not supported by iperf-ts yet/);
   usageError(["-c", "h", "-w", "1M"], /--window is not supported/);
 });
