@@ -90,10 +90,10 @@ export class JsonReporter {
         this.#open();
         this.#connected.push({
           socket: event.socket,
-          local_host: event.local.hostname,
-          local_port: event.local.port,
-          remote_host: event.remote.hostname,
-          remote_port: event.remote.port,
+          "local_host": event.local.hostname,
+          "local_port": event.local.port,
+          "remote_host": event.remote.hostname,
+          "remote_port": event.remote.port,
         });
         if (this.#options.role === "client") this.#addBuffers();
         break;
@@ -102,7 +102,7 @@ export class JsonReporter {
         if (!p) break;
         this.#start["test_start"] = {
           protocol: p.protocol.toUpperCase(),
-          num_streams: p.parallel,
+          "num_streams": p.parallel,
           blksize: p.length,
           omit: p.omit,
           duration: p.time,
@@ -110,7 +110,7 @@ export class JsonReporter {
           blocks: p.blocks,
           reverse: p.reverse ? 1 : 0,
           tos: p.tos,
-          target_bitrate: p.bandwidth,
+          "target_bitrate": p.bandwidth,
           bidir: p.bidirectional ? 1 : 0,
         };
         this.#emitLine("start", this.#start);
@@ -196,7 +196,7 @@ export class JsonReporter {
     this.#start = {
       connected: this.#connected,
       version: this.#options.version,
-      system_info: this.#options.systemInfo,
+      "system_info": this.#options.systemInfo,
     };
     this.#top = {
       start: this.#start,
@@ -270,7 +270,7 @@ export class JsonReporter {
         end: first.end,
         seconds: first.seconds,
         bytes,
-        bits_per_second: first.seconds > 0 ? bytes / first.seconds * 8 : 0,
+        "bits_per_second": first.seconds > 0 ? bytes / first.seconds * 8 : 0,
         omitted: group.some((s) => s.omitted),
         sender: mustSend,
       };
@@ -299,7 +299,7 @@ export class JsonReporter {
           end: sum.senderTime,
           seconds: sum.senderTime,
           bytes: s.bytesSent,
-          bits_per_second: rate(s.bytesSent, sum.senderTime),
+          "bits_per_second": rate(s.bytesSent, sum.senderTime),
         };
         if (hasRetr) {
           // Peer-reported counts; the cwnd/RTT figures are only known to a
@@ -307,11 +307,11 @@ export class JsonReporter {
           totalRetr += s.retransmits;
           Object.assign(sender, {
             retransmits: s.retransmits,
-            max_snd_cwnd: 0,
-            max_snd_wnd: 0,
-            max_rtt: 0,
-            min_rtt: 0,
-            mean_rtt: 0,
+            "max_snd_cwnd": 0,
+            "max_snd_wnd": 0,
+            "max_rtt": 0,
+            "min_rtt": 0,
+            "mean_rtt": 0,
           });
         }
         sender["sender"] = mustSend;
@@ -324,7 +324,7 @@ export class JsonReporter {
             // iperf3 puts the local stream's duration here (a quirk kept).
             seconds: sum.endTime,
             bytes: s.bytesReceived,
-            bits_per_second: rate(s.bytesReceived, sum.receiverTime),
+            "bits_per_second": rate(s.bytesReceived, sum.receiverTime),
             sender: mustSend,
           },
         });
@@ -335,7 +335,7 @@ export class JsonReporter {
         end: sum.senderTime,
         seconds: sum.senderTime,
         bytes: totalSent,
-        bits_per_second: rate(totalSent, sum.senderTime),
+        "bits_per_second": rate(totalSent, sum.senderTime),
       };
       if (hasRetr) sent["retransmits"] = totalRetr;
       sent["sender"] = mustSend;
@@ -345,17 +345,17 @@ export class JsonReporter {
         end: sum.receiverTime,
         seconds: sum.receiverTime,
         bytes: totalReceived,
-        bits_per_second: rate(totalReceived, sum.receiverTime),
+        "bits_per_second": rate(totalReceived, sum.receiverTime),
         sender: mustSend,
       };
     }
     end["cpu_utilization_percent"] = {
-      host_total: sum.cpu.total,
-      host_user: sum.cpu.user,
-      host_system: sum.cpu.system,
-      remote_total: sum.remoteCpu.total,
-      remote_user: sum.remoteCpu.user,
-      remote_system: sum.remoteCpu.system,
+      "host_total": sum.cpu.total,
+      "host_user": sum.cpu.user,
+      "host_system": sum.cpu.system,
+      "remote_total": sum.remoteCpu.total,
+      "remote_user": sum.remoteCpu.user,
+      "remote_system": sum.remoteCpu.system,
     };
     // iperf3 names the congestion algorithms from its last group's view; ours
     // is unknown to Deno, the peer's arrives in its results.
@@ -376,7 +376,7 @@ function intervalStream(s: StreamInterval): JsonObject {
     end: s.end,
     seconds: s.seconds,
     bytes: s.bytes,
-    bits_per_second: s.bitsPerSecond,
+    "bits_per_second": s.bitsPerSecond,
     omitted: s.omitted,
     sender: s.sender,
   };
