@@ -294,3 +294,55 @@ Deno.test("runCli() --get-server-output prints our server's own lines after the 
     ),
   );
 });
+
+Deno.test("runCli() -O leaves the first seconds out of the results; -i 0 reports one interval", async () => {
+  await withServer(async (server) => {
+    const omit = await cli([
+      "-c",
+      "127.0.0.1",
+      "-p",
+      String(server.port),
+      "-J",
+      "-t",
+      "2",
+      "-O",
+      "1",
+    ]);
+    assert.equal(omit.code, 0, omit.stderr);
+    const [doc] = documents(omit.stdout);
+    const intervals = doc?.["intervals"] as {
+      sum: { omitted: boolean; start: number; end: number };
+    }[];
+    assert.equal(intervals[0]?.sum.omitted, true);
+    // Interval times start again at 0 after the omit period, as iperf3's do.
+    assert.equal(intervals[1]?.sum.omitted, false);
+    assert.equal(intervals[1]?.sum.start, 0);
+    const sent =
+      (doc?.["end"] as Record<string, Record<string, number>>)["sum_sent"];
+    assert.ok(
+      (sent?.["seconds"] ?? 0) > 1.8 && (sent?.["seconds"] ?? 9) < 2.2,
+      String(sent?.["seconds"]),
+    );
+    const omittedBytes = intervals.filter((i) => i.sum.omitted).length;
+    assert.equal(omittedBytes, 1);
+
+    const quiet = await cli([
+      "-c",
+      "127.0.0.1",
+      "-p",
+      String(server.port),
+      "-J",
+      "-t",
+      "1",
+      "-i",
+      "0",
+    ]);
+    const [single] = documents(quiet.stdout);
+    const only = single?.["intervals"] as {
+      sum: { start: number; end: number };
+    }[];
+    assert.equal(only.length, 1);
+    assert.equal(only[0]?.sum.start, 0);
+    assert.ok((only[0]?.sum.end ?? 0) >= 0.99);
+  });
+});
