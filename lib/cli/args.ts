@@ -8,7 +8,10 @@
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import {
+  DEFAULT_PACING_TIMER,
   DEFAULT_TCP_BLKSIZE,
+  DEFAULT_UDP_BLKSIZE,
+  DEFAULT_UDP_RATE,
   LIMITS,
   tcpTestParams,
 } from "../protocol/params.ts";
@@ -114,11 +117,13 @@ const OPTIONS = {
   "debug": { type: "boolean", short: "d" },
   "get-server-output": { type: "boolean" },
   "extra-data": { type: "string" },
+  "udp": { type: "boolean", short: "u" },
+  "udp-counters-64bit": { type: "boolean" },
+  "pacing-timer": { type: "string" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
 const NOT_YET: Record<string, OptionSpec & { why: string }> = {
-  "udp": { type: "boolean", short: "u", why: "UDP tests come with issue #4" },
   "daemon": {
     type: "boolean",
     short: "D",
@@ -162,12 +167,11 @@ const NOT_YET: Record<string, OptionSpec & { why: string }> = {
     short: "Z",
     why: "socket options need FFI (issue #9)",
   },
-  "udp-counters-64bit": {
+  "dont-fragment": {
     type: "boolean",
-    why: "UDP tests come with issue #4",
+    why:
+      "Deno cannot set the IPv4 don't-fragment flag on its UDP sockets (issue #9 adds socket options through FFI)",
   },
-  "dont-fragment": { type: "boolean", why: "UDP tests come with issue #4" },
-  "pacing-timer": { type: "string", why: "UDP tests come with issue #4" },
   "username": { type: "string", why: "authentication comes with issue #8" },
   "rsa-public-key-path": {
     type: "string",
@@ -223,6 +227,9 @@ const CLIENT_ONLY = [
   "repeating-payload",
   "get-server-output",
   "extra-data",
+  "udp",
+  "udp-counters-64bit",
+  "pacing-timer",
 ] as const;
 
 /**
@@ -364,9 +371,12 @@ export function parseCommandLine(args: string[]): CliConfig {
   const blocks = v["blockcount"] === undefined
     ? 0
     : positiveSize(v["blockcount"] as string, "blockcount");
+  const udp = v["udp"] === true;
+  // iperf3 sizes UDP datagrams to the control connection's MSS, which Deno
+  // cannot read; it then falls back to 1460, as iperf3 does without an MSS.
   const length = v["length"] === undefined
-    ? DEFAULT_TCP_BLKSIZE
-    : blockSize(v["length"] as string);
+    ? (udp ? DEFAULT_UDP_BLKSIZE : DEFAULT_TCP_BLKSIZE)
+    : blockSize(v["length"] as string, udp);
   const parallel = v["parallel"] === undefined ? 1 : integer(
     v["parallel"] as string,
     "parallel",
@@ -383,10 +393,22 @@ export function parseCommandLine(args: string[]): CliConfig {
   );
   const rateText = (v["bitrate"] ?? v["bandwidth"]) as string | undefined;
   const rate = rateText === undefined
-    ? { bitsPerSecond: 0, burst: 0 }
+    ? { bitsPerSecond: udp ? DEFAULT_UDP_RATE : 0, burst: 0 }
     : bitrate(rateText);
+  const pacingTimer = v["pacing-timer"] === undefined
+    ? DEFAULT_PACING_TIMER
+    : integer(
+      v["pacing-timer"] as string,
+      "pacing-timer",
+      1,
+      1_000_000,
+      "the pacing timer must be 1 to 1000000 microseconds",
+    );
 
   const params = tcpTestParams({
+    protocol: udp ? "udp" : "tcp",
+    udpCounters64bit: v["udp-counters-64bit"] === true,
+    pacingTimer,
     omit,
     time,
     bytes,
@@ -519,12 +541,17 @@ function positiveSize(text: string, name: string): number {
   return n;
 }
 
-function blockSize(text: string): number {
+function blockSize(text: string, udp: boolean): number {
   let n: number;
   try {
     n = parseSize(text);
   } catch (error) {
     throw new UsageError(`invalid --length value: ${(error as Error).message}`);
+  }
+  if (udp && (n < LIMITS.MIN_UDP_BLOCKSIZE || n > LIMITS.MAX_UDP_BLOCKSIZE)) {
+    throw new UsageError(
+      `block size invalid (minimum = ${LIMITS.MIN_UDP_BLOCKSIZE} bytes, maximum = ${LIMITS.MAX_UDP_BLOCKSIZE} bytes)`,
+    );
   }
   if (n <= 0 || n > LIMITS.MAX_BLOCKSIZE) {
     throw new UsageError(

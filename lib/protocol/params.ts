@@ -28,6 +28,9 @@ export const LIMITS = {
 /** Default TCP block size (`-l`): 128 KiB. */
 export const DEFAULT_TCP_BLKSIZE = 131072;
 
+/** Default UDP datagram size when the control connection's MSS is unknown (iperf3's DEFAULT_UDP_BLKSIZE). */
+export const DEFAULT_UDP_BLKSIZE = 1460;
+
 /** Default UDP rate: 1 Mbit/s as iperf3 counts it (1024 × 1024). */
 export const DEFAULT_UDP_RATE = 1048576;
 

@@ -45,6 +45,8 @@ import {
   unlessAborted,
 } from "./_control.ts";
 import { connectBound } from "../net/bound_conn.ts";
+import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
+import { isConnectReply, UDP_CONNECT_MSG } from "../protocol/udp_header.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
 import {
   type DataStream,
@@ -167,27 +169,57 @@ export async function runClientSession(
     const count = params.parallel * (params.bidirectional ? 2 : 1);
     for (let i = 0; i < count; i++) {
       const id = streamId(i);
-      const conn = await unlessAborted(
-        connect(serverAddress, config.port, {
-          timeoutMs: config.connectTimeoutMs,
-          localAddress: config.bindAddress,
-          localPort: config.cport === undefined ? undefined : config.cport + i,
-          code: ERROR_CODES.IESTREAMCONNECT,
+      const sender = params.bidirectional
+        ? i < params.parallel
+        : !params.reverse;
+      const localPort = config.cport === undefined
+        ? undefined
+        : config.cport + i;
+      let stream: DataStream;
+      if (params.protocol === "udp") {
+        // Bind where the control connection goes out from, so the stream
+        // line shows a real local address, as iperf3's connected socket does.
+        const bindHost = config.bindAddress ??
+          toEndpoint(ctl.localAddr).hostname;
+        const peer: Deno.NetAddr = {
+          transport: "udp",
+          hostname: serverAddress,
+          port: config.port,
+        };
+        const socket = openUdpSocket(bindHost, localPort ?? 0, id);
+        stream = {
           id,
-        }),
-        stop.promise,
-      );
-      conn.setNoDelay(params.noDelay);
-      const stream: DataStream = {
-        id,
-        socket: clientSocket(i),
-        sender: params.bidirectional ? i < params.parallel : !params.reverse,
-        conn,
-        local: toEndpoint(conn.localAddr),
-        remote: toEndpoint(conn.remoteAddr),
-      };
-      streams.push(stream);
-      await writeAll(conn, encodeCookie(cookie));
+          socket: clientSocket(i),
+          sender,
+          udp: { socket, peer },
+          local: toEndpoint(socket.addr),
+          remote: toEndpoint(peer),
+        };
+        streams.push(stream);
+        await unlessAborted(udpConnect(socket, peer, id), stop.promise);
+      } else {
+        const conn = await unlessAborted(
+          connect(serverAddress, config.port, {
+            timeoutMs: config.connectTimeoutMs,
+            localAddress: config.bindAddress,
+            localPort,
+            code: ERROR_CODES.IESTREAMCONNECT,
+            id,
+          }),
+          stop.promise,
+        );
+        conn.setNoDelay(params.noDelay);
+        stream = {
+          id,
+          socket: clientSocket(i),
+          sender,
+          conn,
+          local: toEndpoint(conn.localAddr),
+          remote: toEndpoint(conn.remoteAddr),
+        };
+        streams.push(stream);
+        await writeAll(conn, encodeCookie(cookie));
+      }
       emit({
         kind: "stream",
         id: stream.id,
@@ -297,7 +329,10 @@ export async function runClientSession(
   } finally {
     stop.dispose();
     await run?.close();
-    for (const s of streams) closeQuietly(s.conn);
+    for (const s of streams) {
+      if (s.conn) closeQuietly(s.conn);
+      s.udp?.socket.close();
+    }
     if (control) closeQuietly(control);
   }
 }
@@ -411,6 +446,68 @@ async function connect(
       throw new StreamError(code, id, { detail, cause: error });
     }
     throw new IperfError(code, { detail, cause: error });
+  }
+}
+
+/** How long the client waits for the server's "6789" on a new UDP stream (iperf3: 30 s). */
+const UDP_CONNECT_TIMEOUT_MS = 30_000;
+
+/** Data datagrams tolerated before the connect reply (a `-R` server may start early). */
+const UDP_CONNECT_TOLERANCE = 2;
+
+function openUdpSocket(hostname: string, port: number, id: number): UdpSocket {
+  try {
+    return UdpSocket.bind(hostname, port);
+  } catch (error) {
+    throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
+      detail: osReason(error),
+      cause: error,
+    });
+  }
+}
+
+/**
+ * iperf3's UDP stream set-up: send "9876", wait for "6789" from the server
+ * (`iperf_udp_connect`).
+ */
+async function udpConnect(
+  socket: UdpSocket,
+  peer: Deno.NetAddr,
+  id: number,
+): Promise<void> {
+  try {
+    await socket.send(UDP_CONNECT_MSG, peer);
+  } catch (error) {
+    throw new StreamError(ERROR_CODES.IESTREAMWRITE, id, {
+      detail: osReason(error),
+      cause: error,
+    });
+  }
+  const buffer = new Uint8Array(65536);
+  const timer = setTimeout(() => socket.close(), UDP_CONNECT_TIMEOUT_MS);
+  try {
+    let strays = 0;
+    while (true) {
+      const [data, from] = await socket.receive(buffer);
+      if (!sameEndpoint(from, peer)) continue;
+      if (isConnectReply(data)) return;
+      if (++strays > UDP_CONNECT_TOLERANCE) {
+        throw new StreamError(ERROR_CODES.IESTREAMREAD, id, {
+          detail: "the server did not answer the UDP connect message",
+        });
+      }
+    }
+  } catch (error) {
+    if (error instanceof StreamError) throw error;
+    throw new StreamError(ERROR_CODES.IESTREAMREAD, id, {
+      detail: error instanceof Deno.errors.BadResource ||
+          error instanceof Deno.errors.Interrupted
+        ? `no UDP connect reply within ${UDP_CONNECT_TIMEOUT_MS / 1000} s`
+        : osReason(error),
+      cause: error,
+    });
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -45,6 +45,8 @@ import {
   unlessAborted,
 } from "./_control.ts";
 import { closeQuietly } from "../net/conn.ts";
+import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
+import { UDP_CONNECT_REPLY } from "../protocol/udp_header.ts";
 import {
   type DataStream,
   isReceiverOnly,
@@ -198,6 +200,7 @@ export async function serve(
         handoffs,
         serverOutput: options.serverOutput,
         debug: options.debug ?? (() => {}),
+        listenAddr: listener.addr,
       });
     } catch (error) {
       onTestError(
@@ -245,6 +248,8 @@ interface SessionContext {
   handoffs: Map<string, StreamHandoff>;
   serverOutput: (() => { text?: string; json?: unknown }) | undefined;
   debug: (message: string) => void;
+  /** Where UDP tests bind their socket: the listener's address and port. */
+  listenAddr: Deno.NetAddr;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -292,9 +297,6 @@ async function runServerSession(
     debug(`received parameters ${JSON.stringify(wire)}`);
     try {
       params = decodeParams(wire);
-      if (params.protocol === "udp") {
-        throw new ParamError(ERROR_CODES.IEUNIMP, "UDP is not supported yet");
-      }
     } catch (error) {
       if (error instanceof ParamError) {
         await writeAll(
@@ -315,16 +317,45 @@ async function runServerSession(
       params: p,
     });
 
-    // Data connections arrive on the same listener; the accept loop hands
-    // over the ones that carry this test's cookie.
+    // TCP data connections arrive on the same listener; the accept loop hands
+    // over the ones that carry this test's cookie. UDP streams announce
+    // themselves with a datagram on a socket bound to the same port, which
+    // must be open before CREATE_STREAMS (the client sends at once).
     const count = p.parallel * (p.bidirectional ? 2 : 1);
-    const arrived: Deno.TcpConn[] = [];
+    const arrived: (Deno.TcpConn | Deno.NetAddr)[] = [];
     let wake = () => {};
     ctx.handoffs.set(cookie, (conn) => {
       arrived.push(conn);
       wake();
     });
+    let udpSocket: UdpSocket | undefined;
+    let hellos: Promise<void> | undefined;
     try {
+      if (p.protocol === "udp") {
+        try {
+          udpSocket = UdpSocket.bind(
+            ctx.listenAddr.hostname,
+            ctx.listenAddr.port,
+          );
+        } catch (error) {
+          await writeAll(
+            control,
+            concat(
+              encodeState(STATES.SERVER_ERROR),
+              encodeServerError(ERROR_CODES.IESTREAMLISTEN, 0),
+            ),
+          ).catch(() => {});
+          throw new IperfError(ERROR_CODES.IESTREAMLISTEN, {
+            detail: osReason(error),
+            cause: error,
+          });
+        }
+        hellos = acceptUdpStreams(udpSocket, count, (peer) => {
+          arrived.push(peer);
+          wake();
+        });
+        hellos.catch(() => {});
+      }
       await send(STATES.CREATE_STREAMS);
       const controlClosed = readState(control);
       controlClosed.catch(() => {});
@@ -364,17 +395,34 @@ async function runServerSession(
             timer.abort();
           }
         }
-        const conn = arrived.shift() as Deno.TcpConn;
+        const next = arrived.shift() as Deno.TcpConn | Deno.NetAddr;
         const i = streams.length;
-        conn.setNoDelay(p.noDelay);
-        const stream: DataStream = {
+        const base = {
           id: streamId(i),
           socket: serverSocket(i),
           sender: p.bidirectional ? i >= p.parallel : p.reverse,
-          conn,
-          local: toEndpoint(conn.localAddr),
-          remote: toEndpoint(conn.remoteAddr),
         };
+        let stream: DataStream;
+        if ("transport" in next && udpSocket) {
+          stream = {
+            ...base,
+            udp: { socket: udpSocket, peer: next },
+            local: {
+              hostname: toEndpoint(control.localAddr).hostname,
+              port: ctx.listenAddr.port,
+            },
+            remote: toEndpoint(next),
+          };
+        } else {
+          const conn = next as Deno.TcpConn;
+          conn.setNoDelay(p.noDelay);
+          stream = {
+            ...base,
+            conn,
+            local: toEndpoint(conn.localAddr),
+            remote: toEndpoint(conn.remoteAddr),
+          };
+        }
         streams.push(stream);
         emit({
           kind: "stream",
@@ -385,6 +433,7 @@ async function runServerSession(
           remote: stream.remote,
         });
       }
+      await hellos;
       // The control read started above is the one the run phase waits on.
       const testRun = new TestRun(streams, {
         params: p,
@@ -491,7 +540,10 @@ async function runServerSession(
       });
     } finally {
       ctx.handoffs.delete(cookie);
-      for (const conn of arrived) closeQuietly(conn);
+      for (const conn of arrived) {
+        if (!("transport" in conn)) closeQuietly(conn);
+      }
+      udpSocket?.close();
     }
   } catch (error) {
     if (!(error instanceof Aborted)) throw error;
@@ -525,8 +577,30 @@ async function runServerSession(
   } finally {
     stop.dispose();
     await run?.close();
-    for (const s of streams) closeQuietly(s.conn);
+    for (const s of streams) if (s.conn) closeQuietly(s.conn);
     closeQuietly(control);
+  }
+}
+
+/**
+ * Answers the "9876" of each new UDP stream with "6789" from the server
+ * port, in arrival order, until `count` streams have announced themselves
+ * (iperf3 `iperf_udp_accept`). Ends with the socket if it is closed first.
+ */
+async function acceptUdpStreams(
+  socket: UdpSocket,
+  count: number,
+  arrived: (peer: Deno.NetAddr) => void,
+): Promise<void> {
+  const buffer = new Uint8Array(65536);
+  const peers: Deno.NetAddr[] = [];
+  while (peers.length < count) {
+    const [, from] = await socket.receive(buffer);
+    // iperf3 does not check the content, only that the sender is new.
+    if (peers.some((peer) => sameEndpoint(peer, from))) continue;
+    peers.push(from);
+    await socket.send(UDP_CONNECT_REPLY, from);
+    arrived(from);
   }
 }
 

@@ -14,6 +14,13 @@ import { delay } from "../async.ts";
 import { ERROR_CODES, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
+import type { UdpSocket } from "../net/datagram.ts";
+import { UdpAccounting } from "../stats/udp_accounting.ts";
+import {
+  runUdpReceiver,
+  type UdpReceiveTarget,
+} from "../stream/udp_receiver.ts";
+import { runUdpSender } from "../stream/udp_sender.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { TestResults } from "../protocol/results.ts";
 import { TransferBudget, TransferCounter } from "../stats/counter.ts";
@@ -21,6 +28,7 @@ import {
   type IntervalReport,
   isReportable,
   StreamStats,
+  type UdpCumulative,
 } from "../stats/interval.ts";
 import type { CpuUtil, LocalStreamTotal } from "../stats/summary.ts";
 import { runTcpReceiver } from "../stream/tcp_receiver.ts";
@@ -34,8 +42,10 @@ export interface DataStream {
   socket: number;
   /** Whether this side sends on it. */
   sender: boolean;
-  /** The connection. */
-  conn: StreamConn;
+  /** The TCP connection (TCP tests). */
+  conn?: StreamConn;
+  /** The socket and the peer's address (UDP tests; a server's streams share one socket). */
+  udp?: { socket: UdpSocket; peer: Deno.NetAddr };
   /** This side's address. */
   local: Endpoint;
   /** The peer's address. */
@@ -67,6 +77,10 @@ interface Tracked {
   stream: DataStream;
   counter: TransferCounter;
   stats: StreamStats;
+  /** UDP receivers: loss, order, jitter. */
+  accounting: UdpAccounting;
+  /** UDP counts at the end of the omit period (iperf3's `omitted_*`). */
+  omitted: { packets: number; lost: number; outOfOrder: number };
 }
 
 /**
@@ -124,6 +138,8 @@ export class TestRun {
       stream,
       counter: new TransferCounter(),
       stats: new StreamStats(stream.id, stream.socket, stream.sender),
+      accounting: new UdpAccounting(),
+      omitted: { packets: 0, lost: 0, outOfOrder: 0 },
     }));
     this.failed = new Promise<never>((_, reject) => {
       this.#fail = reject;
@@ -144,22 +160,45 @@ export class TestRun {
   run(): void {
     const { params } = this.#options;
     const block = makePayload(params.length, params.repeatingPayload);
+    const udpReceivers = new Map<UdpSocket, UdpReceiveTarget[]>();
     for (const t of this.#tracked) {
       t.counter.counting = true;
+      const { conn, udp } = t.stream;
       if (t.stream.sender) {
-        const task = runTcpSender(t.stream.conn, {
-          block,
-          counter: t.counter,
-          budget: this.budget,
-          stop: this.#stopSending.signal,
-          bitsPerSecond: params.bandwidth,
-        }).catch((error) =>
+        const sending = udp
+          ? runUdpSender(udp.socket, udp.peer, {
+            // Each UDP stream rewrites its own header in place.
+            datagram: block.slice(),
+            counter: t.counter,
+            budget: this.budget,
+            stop: this.#stopSending.signal,
+            bitsPerSecond: params.bandwidth,
+            burst: params.burst,
+            pacingTimerUs: params.pacingTimer,
+            counters64: params.udpCounters64bit,
+          })
+          : runTcpSender(conn as StreamConn, {
+            block,
+            counter: t.counter,
+            budget: this.budget,
+            stop: this.#stopSending.signal,
+            bitsPerSecond: params.bandwidth,
+          });
+        const task = sending.catch((error) =>
           this.#streamFailed(t, error, ERROR_CODES.IESTREAMWRITE)
         );
         this.#senders.push(task);
         this.#tasks.push(task);
+      } else if (udp) {
+        const targets = udpReceivers.get(udp.socket) ?? [];
+        targets.push({
+          peer: udp.peer,
+          counter: t.counter,
+          accounting: t.accounting,
+        });
+        udpReceivers.set(udp.socket, targets);
       } else {
-        const task = runTcpReceiver(t.stream.conn, {
+        const task = runTcpReceiver(conn as StreamConn, {
           buffer: new Uint8Array(params.length),
           counter: t.counter,
           budget: this.budget,
@@ -168,6 +207,17 @@ export class TestRun {
         );
         this.#tasks.push(task);
       }
+    }
+    for (const [socket, targets] of udpReceivers) {
+      const first = this.#tracked.find((t) => t.stream.udp?.socket === socket);
+      const task = runUdpReceiver(socket, {
+        targets,
+        budget: this.budget,
+        counters64: params.udpCounters64bit,
+      }).catch((error) =>
+        this.#streamFailed(first as Tracked, error, ERROR_CODES.IESTREAMREAD)
+      );
+      this.#tasks.push(task);
     }
     this.#reporter = this.#report(this.#stopReporting.signal).catch(() => {});
   }
@@ -239,13 +289,27 @@ export class TestRun {
 
   /** Local per-stream totals after `finish()`. */
   totals(): LocalStreamTotal[] {
-    return this.#tracked.map((t) => ({
-      id: t.stream.id,
-      socket: t.stream.socket,
-      sender: t.stream.sender,
-      bytes: t.counter.bytes,
-      duration: t.stats.elapsed(this.#finalMs || performance.now()),
-    }));
+    return this.#tracked.map((t) => {
+      const total: LocalStreamTotal = {
+        id: t.stream.id,
+        socket: t.stream.socket,
+        sender: t.stream.sender,
+        bytes: t.counter.bytes,
+        duration: t.stats.elapsed(this.#finalMs || performance.now()),
+      };
+      if (t.stream.udp) {
+        const a = t.accounting;
+        total.udp = {
+          packets: (t.stream.sender ? t.counter.packets : a.packets) -
+            t.omitted.packets,
+          omittedPackets: t.omitted.packets,
+          lost: a.lost - t.omitted.lost,
+          outOfOrder: a.outOfOrder - t.omitted.outOfOrder,
+          jitter: a.jitter,
+        };
+      }
+      return total;
+    });
   }
 
   /** Process CPU use since `begin()`, in percent of wall time. */
@@ -268,16 +332,25 @@ export class TestRun {
       cpuUtilSystem: cpu.system,
       senderHasRetransmits:
         isReceiverOnly(this.#options.params, this.#options.role) ? -1 : 0,
-      streams: this.totals().map((t) => ({
-        id: t.id,
-        bytes: t.bytes,
-        retransmits: -1,
-        jitter: 0,
-        errors: 0,
-        packets: 0,
-        startTime: 0,
-        endTime: t.duration,
-      })),
+      streams: this.#tracked.map((t) => {
+        const udp = t.stream.udp !== undefined;
+        return {
+          id: t.stream.id,
+          bytes: t.counter.bytes,
+          retransmits: -1,
+          // UDP: the receiver's jitter (seconds) and lost count, and the
+          // datagrams sent or the highest sequence number seen, cumulative.
+          jitter: udp && !t.stream.sender ? t.accounting.jitter : 0,
+          errors: udp && !t.stream.sender ? t.accounting.lost : 0,
+          packets: !udp
+            ? 0
+            : t.stream.sender
+            ? t.counter.packets
+            : t.accounting.packets,
+          startTime: 0,
+          endTime: t.stats.elapsed(this.#finalMs || performance.now()),
+        };
+      }),
     };
   }
 
@@ -286,7 +359,10 @@ export class TestRun {
     this.#stopping = true;
     this.#stopSending.abort();
     this.#stopReporting.abort();
-    for (const t of this.#tracked) closeQuietly(t.stream.conn);
+    for (const t of this.#tracked) {
+      if (t.stream.conn) closeQuietly(t.stream.conn);
+      t.stream.udp?.socket.close();
+    }
     await Promise.allSettled([...this.#tasks, this.#reporter]);
   }
 
@@ -303,7 +379,12 @@ export class TestRun {
   #sample(nowMs: number): IntervalReport {
     return {
       streams: this.#tracked.map((t) =>
-        t.stats.sample(nowMs, t.counter.bytes, this.#omitting)
+        t.stats.sample(
+          nowMs,
+          t.counter.bytes,
+          this.#omitting,
+          t.stream.udp ? udpNow(t) : undefined,
+        )
       ),
     };
   }
@@ -327,6 +408,13 @@ export class TestRun {
       for (const t of this.#tracked) {
         t.counter.reset();
         t.stats.reset(now);
+        const counts = udpNow(t);
+        t.omitted = {
+          packets: counts.packets,
+          lost: counts.lost,
+          outOfOrder: counts.outOfOrder,
+        };
+        t.accounting.resetJitter();
       }
       this.budget.reset();
       originMs = now;
@@ -340,6 +428,19 @@ export class TestRun {
       emit({ kind: "interval", report: this.#sample(performance.now()) });
     }
   }
+}
+
+/** A UDP stream's cumulative counts: datagrams sent, or the receiver's accounting. */
+function udpNow(t: Tracked): UdpCumulative {
+  const a = t.accounting;
+  return t.stream.sender
+    ? { packets: t.counter.packets, lost: 0, outOfOrder: 0, jitter: 0 }
+    : {
+      packets: a.packets,
+      lost: a.lost,
+      outOfOrder: a.outOfOrder,
+      jitter: a.jitter,
+    };
 }
 
 function makePayload(length: number, repeating: boolean): Uint8Array {

@@ -14,6 +14,8 @@ export class TransferCounter {
   blocks = 0;
   /** Whether moved bytes are counted now (only while the test runs). */
   counting = false;
+  /** UDP datagrams sent since the stream started; never reset (iperf3's `packet_count`). */
+  packets = 0;
 
   /** Zeroes the counts (end of the omit period). */
   reset(): void {

@@ -25,6 +25,32 @@ export interface StreamInterval {
   bitsPerSecond: number;
   /** Whether the interval lies in the `-O` omit period. */
   omitted: boolean;
+  /** UDP only: datagram figures of the interval. */
+  udp?: UdpInterval;
+}
+
+/** A UDP stream's figures for one interval. */
+export interface UdpInterval {
+  /** Datagrams sent (sender) or the advance of the highest sequence number (receiver). */
+  packets: number;
+  /** Datagrams lost in the interval (receiver). */
+  lost: number;
+  /** Datagrams out of order in the interval (receiver). */
+  outOfOrder: number;
+  /** The receiver's running jitter in seconds at the interval's end. */
+  jitter: number;
+}
+
+/** A UDP stream's cumulative counts, from which interval figures are differences. */
+export interface UdpCumulative {
+  /** Datagrams sent, or the highest sequence number seen. */
+  packets: number;
+  /** Datagrams lost. */
+  lost: number;
+  /** Datagrams out of order. */
+  outOfOrder: number;
+  /** Running jitter in seconds. */
+  jitter: number;
 }
 
 /** All streams' figures for one reporting interval. */
@@ -57,6 +83,7 @@ export class StreamStats {
   #originUs = 0;
   #lastUs = 0;
   #lastBytes = 0;
+  #lastUdp: UdpCumulative = { packets: 0, lost: 0, outOfOrder: 0, jitter: 0 };
 
   /**
    * Creates an instance.
@@ -88,12 +115,16 @@ export class StreamStats {
    * @param nowMs a `performance.now()` value
    * @param counterBytes the stream counter's bytes since the last reset
    * @param omitted whether the interval lies in the omit period
+   * @param udp UDP streams: the cumulative counts now (interval figures are
+   *   the differences from the previous interval, as iperf3's; an omit reset
+   *   does not restart them)
    * @returns the interval, also kept in `intervals`
    */
   sample(
     nowMs: number,
     counterBytes: number,
     omitted: boolean,
+    udp?: UdpCumulative,
   ): StreamInterval {
     const nowUs = Math.max(toMicros(nowMs), this.#lastUs);
     const seconds = Math.fround((nowUs - this.#lastUs) / 1e6);
@@ -109,6 +140,15 @@ export class StreamStats {
       bitsPerSecond: seconds > 0 ? bytes / seconds * 8 : 0,
       omitted,
     };
+    if (udp) {
+      interval.udp = {
+        packets: udp.packets - this.#lastUdp.packets,
+        lost: udp.lost - this.#lastUdp.lost,
+        outOfOrder: udp.outOfOrder - this.#lastUdp.outOfOrder,
+        jitter: udp.jitter,
+      };
+      this.#lastUdp = udp;
+    }
     this.#lastUs = nowUs;
     this.#lastBytes = counterBytes;
     this.intervals.push(interval);

@@ -31,6 +31,22 @@ export interface StreamSummary {
   bytesReceived: number;
   /** Retransmits reported by the sending side, -1 when unknown. */
   retransmits: number;
+  /** UDP only. */
+  udp?: UdpSummary;
+}
+
+/** A UDP stream's end figures, as iperf3 prints them. */
+export interface UdpSummary {
+  /** Datagrams the sender sent after the omit period (0 when unknown). */
+  senderPackets: number;
+  /** The receiver's datagram count (highest sequence number) after the omit period. */
+  receiverPackets: number;
+  /** Datagrams lost, from the receiver. */
+  lost: number;
+  /** Datagrams out of order, counted locally (0 on a sender). */
+  outOfOrder: number;
+  /** The receiver's jitter in seconds. */
+  jitter: number;
 }
 
 /** Everything the summary lines and the `end` JSON are built from. */
@@ -67,6 +83,19 @@ export interface LocalStreamTotal {
   bytes: number;
   /** Seconds from the stream's (post-omit) start to its last sample. */
   duration: number;
+  /** UDP only: local datagram counts. */
+  udp?: {
+    /** Datagrams sent, or the highest sequence number, after the omit period. */
+    packets: number;
+    /** The same count at the end of the omit period. */
+    omittedPackets: number;
+    /** Lost datagrams after the omit period (receiver). */
+    lost: number;
+    /** Out-of-order datagrams after the omit period (receiver). */
+    outOfOrder: number;
+    /** Running jitter in seconds (receiver). */
+    jitter: number;
+  };
 }
 
 /** What the session knows when it builds a summary. */
@@ -105,7 +134,7 @@ export function summarize(input: SummaryInput): TestSummary {
 
   const streams = input.streams.map((s): StreamSummary => {
     const peer = peerById.get(s.id);
-    return {
+    const out: StreamSummary = {
       id: s.id,
       socket: s.socket,
       sender: s.sender,
@@ -113,6 +142,28 @@ export function summarize(input: SummaryInput): TestSummary {
       bytesReceived: s.sender ? peer?.bytes ?? 0 : s.bytes,
       retransmits: s.sender ? -1 : peer?.retransmits ?? -1,
     };
+    if (s.udp) {
+      // iperf3 subtracts the local omit-period count from the peer's count too.
+      const peerPackets = peer
+        ? Math.max(0, peer.packets - s.udp.omittedPackets)
+        : 0;
+      out.udp = s.sender
+        ? {
+          senderPackets: s.udp.packets,
+          receiverPackets: peerPackets,
+          lost: peer?.errors ?? 0,
+          outOfOrder: 0,
+          jitter: peer?.jitter ?? 0,
+        }
+        : {
+          senderPackets: peerPackets,
+          receiverPackets: s.udp.packets,
+          lost: s.udp.lost,
+          outOfOrder: s.udp.outOfOrder,
+          jitter: s.udp.jitter,
+        };
+    }
+    return out;
   });
 
   const first = input.streams[0];

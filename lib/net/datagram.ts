@@ -1,0 +1,96 @@
+/**
+ * A disposable wrapper around `Deno.DatagramConn`, which has no dispose of
+ * its own and throws on a second `close()`.
+ *
+ * @module
+ */
+
+/** A bound UDP socket. */
+export class UdpSocket implements Disposable {
+  readonly #conn: Deno.DatagramConn;
+  #closed = false;
+
+  /**
+   * Creates an instance.
+   *
+   * @param conn the bound datagram socket
+   */
+  constructor(conn: Deno.DatagramConn) {
+    this.#conn = conn;
+  }
+
+  /**
+   * Binds a UDP socket.
+   *
+   * @param hostname the local address (`0.0.0.0`, `::`, or a specific one)
+   * @param port the local port, 0 for any
+   * @returns the socket
+   */
+  static bind(hostname: string, port: number): UdpSocket {
+    return new UdpSocket(
+      Deno.listenDatagram({ hostname, port, transport: "udp" }),
+    );
+  }
+
+  /** The local address. */
+  get addr(): Deno.NetAddr {
+    return this.#conn.addr as Deno.NetAddr;
+  }
+
+  /**
+   * Sends one datagram.
+   *
+   * @param data the datagram
+   * @param to the destination
+   * @returns bytes sent
+   */
+  send(data: Uint8Array, to: Deno.NetAddr): Promise<number> {
+    return this.#conn.send(data, to);
+  }
+
+  /**
+   * Receives one datagram into `buffer`. The returned view is valid only until
+   * the next call with the same buffer.
+   *
+   * @param buffer where the datagram lands (64 KiB holds any)
+   * @returns the datagram (a view into `buffer`) and its sender
+   */
+  async receive(buffer: Uint8Array): Promise<[Uint8Array, Deno.NetAddr]> {
+    const [data, from] = await this.#conn.receive(buffer);
+    return [data, from as Deno.NetAddr];
+  }
+
+  /** Closes the socket; pending receives reject. Closing twice is harmless. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed underneath.
+    }
+  }
+
+  /** Same as `close()`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Whether two addresses are the same host and port, seeing IPv4-mapped IPv6
+ * (`::ffff:127.0.0.1`) as the IPv4 address it maps.
+ *
+ * @param a one address
+ * @param b the other
+ * @returns true for the same endpoint
+ */
+export function sameEndpoint(a: Deno.NetAddr, b: Deno.NetAddr): boolean {
+  return a.port === b.port && plainHost(a.hostname) === plainHost(b.hostname);
+}
+
+function plainHost(hostname: string): string {
+  return hostname.startsWith("::ffff:") && hostname.includes(".")
+    ? hostname.slice(7)
+    : hostname;
+}
