@@ -265,20 +265,33 @@ export class JsonReporter {
       for (const s of group) streams.push(intervalStream(s));
       if (!first || group.length === 0) continue;
       const bytes = group.reduce((n, s) => n + s.bytes, 0);
-      out[`sum${this.#sumSuffix(mustSend)}`] = {
+      const sum: JsonObject = {
         start: first.start,
         end: first.end,
         seconds: first.seconds,
         bytes,
         "bits_per_second": first.seconds > 0 ? bytes / first.seconds * 8 : 0,
-        omitted: group.some((s) => s.omitted),
-        sender: mustSend,
       };
+      if (first.udp) {
+        const packets = group.reduce((n, s) => n + (s.udp?.packets ?? 0), 0);
+        const lost = group.reduce((n, s) => n + (s.udp?.lost ?? 0), 0);
+        // iperf3 averages jitter over -P, not over the streams listed.
+        const jitter = group.reduce((n, s) => n + (s.udp?.jitter ?? 0), 0) /
+          (this.#params?.parallel ?? 1);
+        Object.assign(sum, udpFigures(mustSend, jitter, lost, packets));
+      }
+      sum["omitted"] = group.some((s) => s.omitted);
+      sum["sender"] = mustSend;
+      out[`sum${this.#sumSuffix(mustSend)}`] = sum;
     }
     return out;
   }
 
   #summary(sum: TestSummary): void {
+    if (this.#params?.protocol === "udp") {
+      this.#udpSummary(sum);
+      return;
+    }
     const end = this.#end;
     const streams: JsonObject[] = [];
     end["streams"] = streams;
@@ -349,36 +362,157 @@ export class JsonReporter {
         sender: mustSend,
       };
     }
-    end["cpu_utilization_percent"] = {
-      "host_total": sum.cpu.total,
-      "host_user": sum.cpu.user,
-      "host_system": sum.cpu.system,
-      "remote_total": sum.remoteCpu.total,
-      "remote_user": sum.remoteCpu.user,
-      "remote_system": sum.remoteCpu.system,
-    };
+    end["cpu_utilization_percent"] = cpuObject(sum);
     // iperf3 names the congestion algorithms from its last group's view; ours
     // is unknown to Deno, the peer's arrives in its results.
     const lastSends = groups[groups.length - 1] ?? true;
-    if (
-      this.#params?.protocol !== "udp" && sum.remoteCongestion !== undefined
-    ) {
+    if (sum.remoteCongestion !== undefined) {
       end[lastSends ? "receiver_tcp_congestion" : "sender_tcp_congestion"] =
         sum.remoteCongestion;
     }
   }
+
+  /** The UDP `end` (iperf3 `iperf_print_results`, UDP branches). */
+  #udpSummary(sum: TestSummary): void {
+    const end = this.#end;
+    const streams: JsonObject[] = [];
+    end["streams"] = streams;
+    const parallel = this.#params?.parallel ?? 1;
+    for (const mustSend of this.#groups()) {
+      let totalSent = 0;
+      let totalReceived = 0;
+      let lost = 0;
+      let jitter = 0;
+      let packets = 0;
+      let senderPackets = 0;
+      let receiverPackets = 0;
+      for (const s of sum.streams.filter((s) => s.sender === mustSend)) {
+        const u = s.udp ??
+          {
+            senderPackets: 0,
+            receiverPackets: 0,
+            lost: 0,
+            outOfOrder: 0,
+            jitter: 0,
+          };
+        totalSent += s.bytesSent;
+        totalReceived += s.bytesReceived;
+        lost += u.lost;
+        jitter += u.jitter;
+        const count = u.senderPackets || u.receiverPackets;
+        packets += count;
+        senderPackets += u.senderPackets;
+        receiverPackets += u.receiverPackets;
+        // One merged object per stream: the sender's bytes and count, the
+        // receiver's loss and jitter (iperf3's "hysterical raisins").
+        streams.push({
+          udp: {
+            socket: s.socket,
+            start: 0,
+            end: sum.senderTime,
+            seconds: sum.senderTime,
+            bytes: s.bytesSent,
+            "bits_per_second": rate(s.bytesSent, sum.senderTime),
+            "jitter_ms": u.jitter * 1000,
+            "lost_packets": u.lost,
+            packets: count,
+            "lost_percent": u.senderPackets > 0
+              ? 100 * u.lost / u.senderPackets
+              : 0,
+            "out_of_order": u.outOfOrder,
+            sender: mustSend,
+          },
+        });
+      }
+      const suffix = this.#sumSuffix(mustSend);
+      const avgJitterMs = jitter / parallel * 1000;
+      const lostPercent = packets > 0 ? 100 * lost / packets : 0;
+      // The legacy "sum" mixes the sender's bytes with the receiver's time.
+      end[`sum${suffix}`] = {
+        start: 0,
+        end: sum.receiverTime,
+        seconds: sum.receiverTime,
+        bytes: totalSent,
+        "bits_per_second": rate(totalSent, sum.senderTime),
+        "jitter_ms": avgJitterMs,
+        "lost_packets": lost,
+        packets,
+        "lost_percent": lostPercent,
+        sender: mustSend,
+      };
+      end[`sum_sent${suffix}`] = {
+        start: 0,
+        end: sum.senderTime,
+        seconds: sum.senderTime,
+        bytes: totalSent,
+        "bits_per_second": rate(totalSent, sum.senderTime),
+        "jitter_ms": 0,
+        "lost_packets": 0,
+        packets: senderPackets,
+        "lost_percent": 0,
+        sender: true,
+      };
+      end[`sum_received${suffix}`] = {
+        start: 0,
+        end: sum.receiverTime,
+        seconds: sum.receiverTime,
+        bytes: totalReceived,
+        "bits_per_second": rate(totalReceived, sum.receiverTime),
+        "jitter_ms": avgJitterMs,
+        "lost_packets": lost,
+        packets: receiverPackets,
+        "lost_percent": lostPercent,
+        sender: false,
+      };
+    }
+    end["cpu_utilization_percent"] = cpuObject(sum);
+  }
+}
+
+function cpuObject(sum: TestSummary): JsonObject {
+  return {
+    "host_total": sum.cpu.total,
+    "host_user": sum.cpu.user,
+    "host_system": sum.cpu.system,
+    "remote_total": sum.remoteCpu.total,
+    "remote_user": sum.remoteCpu.user,
+    "remote_system": sum.remoteCpu.system,
+  };
 }
 
 function intervalStream(s: StreamInterval): JsonObject {
-  return {
+  const out: JsonObject = {
     socket: s.socket,
     start: s.start,
     end: s.end,
     seconds: s.seconds,
     bytes: s.bytes,
     "bits_per_second": s.bitsPerSecond,
-    omitted: s.omitted,
-    sender: s.sender,
+  };
+  if (s.udp) {
+    Object.assign(
+      out,
+      udpFigures(s.sender, s.udp.jitter, s.udp.lost, s.udp.packets),
+    );
+  }
+  out["omitted"] = s.omitted;
+  out["sender"] = s.sender;
+  return out;
+}
+
+/** The UDP members of an interval object: packets for a sender, loss and jitter for a receiver. */
+function udpFigures(
+  sender: boolean,
+  jitterSeconds: number,
+  lost: number,
+  packets: number,
+): JsonObject {
+  if (sender) return { packets };
+  return {
+    "jitter_ms": jitterSeconds * 1000,
+    "lost_packets": lost,
+    packets,
+    "lost_percent": packets > 0 ? 100 * lost / packets : 0,
   };
 }
 

@@ -10,7 +10,7 @@ import type { Endpoint, Role, SessionEvent } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
 import type { TestSummary } from "../stats/summary.ts";
-import { formatFixed } from "../printf.ts";
+import { formatFixed, formatG } from "../printf.ts";
 import { formatUnit, type UnitFormat } from "../units.ts";
 import { formatCJson } from "./cjson.ts";
 
@@ -20,6 +20,7 @@ export const SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -";
 const BANNER_LINE = "-".repeat(59);
 const HEADER = "[ ID] Interval           Transfer     Bitrate";
 const HEADER_BIDIR = "[ ID][Role] Interval           Transfer     Bitrate";
+const UDP_COLUMNS = "         Jitter    Lost/Total Datagrams";
 
 /** Options of {@linkcode TextReporter}. */
 export interface TextReporterOptions {
@@ -194,24 +195,100 @@ export class TextReporter {
       for (const s of group) {
         if (s === first) {
           if (!this.#headerPrinted) {
-            this.#write(this.#bidir() ? HEADER_BIDIR : HEADER);
+            this.#write(this.#intervalHeader());
             this.#headerPrinted = true;
           } else if (this.#parallel() > 1) {
             this.#write(SEPARATOR);
           }
         }
-        this.#write(this.#bwLine(
-          id(s.socket),
-          this.#roleTag(s.sender),
-          s.start,
-          s.end,
-          s.bytes,
-          s.seconds > 0 ? s.bytes / s.seconds : 0,
-          s.omitted ? "(omitted)" : "",
-        ));
+        const tail = s.omitted ? "(omitted)" : "";
+        const rate = s.seconds > 0 ? s.bytes / s.seconds : 0;
+        const tag = this.#roleTag(s.sender);
+        if (s.udp && s.sender) {
+          this.#write(
+            this.#udpSenderLine(
+              id(s.socket),
+              tag,
+              s.start,
+              s.end,
+              s.bytes,
+              rate,
+              s.udp.packets,
+              tail,
+            ),
+          );
+        } else if (s.udp) {
+          const u = s.udp;
+          this.#write(
+            this.#udpLine(
+              id(s.socket),
+              tag,
+              s.start,
+              s.end,
+              s.bytes,
+              rate,
+              u.jitter,
+              u.lost,
+              u.packets,
+              tail,
+            ),
+          );
+        } else {
+          this.#write(
+            this.#bwLine(
+              id(s.socket),
+              tag,
+              s.start,
+              s.end,
+              s.bytes,
+              rate,
+              tail,
+            ),
+          );
+        }
       }
       if (this.#parallel() > 1 && group.length > 0) {
         const bytes = group.reduce((sum, s) => sum + s.bytes, 0);
+        const rate = first.seconds > 0 ? bytes / first.seconds : 0;
+        const tag = this.#roleTag(mustSend);
+        const tail = anyOmitted(group) ? "(omitted)" : "";
+        if (first.udp) {
+          const packets = group.reduce((n, s) => n + (s.udp?.packets ?? 0), 0);
+          if (mustSend) {
+            this.#write(
+              this.#udpSenderLine(
+                "[SUM]",
+                tag,
+                first.start,
+                first.end,
+                bytes,
+                rate,
+                packets,
+                tail,
+              ),
+            );
+          } else {
+            const lost = group.reduce((n, s) => n + (s.udp?.lost ?? 0), 0);
+            // iperf3 averages jitter over -P, not over the streams listed.
+            const jitter = group.reduce((n, s) => n + (s.udp?.jitter ?? 0), 0) /
+              this.#parallel();
+            this.#write(
+              this.#udpLine(
+                "[SUM]",
+                tag,
+                first.start,
+                first.end,
+                bytes,
+                rate,
+                jitter,
+                lost,
+                packets,
+                tail,
+              ),
+            );
+          }
+          continue;
+        }
         this.#write(this.#bwLine(
           "[SUM]",
           this.#roleTag(mustSend),
@@ -228,6 +305,10 @@ export class TextReporter {
   #summary(sum: TestSummary): void {
     this.#write(SEPARATOR);
     if (this.#verbose) this.#write("Test Complete. Summary Results:");
+    if (this.#params?.protocol === "udp") {
+      this.#udpSummary(sum);
+      return;
+    }
     const anyRetr = sum.senderHasRetransmits !== 0 ||
       sum.otherSideHasRetransmits !== 0;
     const header = this.#bidir() ? HEADER_BIDIR : HEADER;
@@ -312,6 +393,174 @@ export class TextReporter {
     }
   }
 
+  #intervalHeader(): string {
+    const header = this.#bidir() ? HEADER_BIDIR : HEADER;
+    if (this.#params?.protocol !== "udp") return header;
+    const groups = this.#groups();
+    // A side that only sends shows datagram counts; one that receives, loss.
+    if (!this.#bidir() && groups[0]) return `${header}         Total Datagrams`;
+    return `${header}${UDP_COLUMNS}`;
+  }
+
+  #udpSummary(sum: TestSummary): void {
+    const header = this.#bidir() ? HEADER_BIDIR : HEADER;
+    this.#write(`${header}${UDP_COLUMNS}`);
+    const server = this.#role === "server";
+    for (const mustSend of this.#groups()) {
+      const tag = this.#roleTag(mustSend);
+      const group = sum.streams.filter((s) => s.sender === mustSend);
+      let totalSent = 0;
+      let totalReceived = 0;
+      let lost = 0;
+      let jitter = 0;
+      let packets = 0;
+      let senderPackets = 0;
+      let receiverPackets = 0;
+      for (const s of group) {
+        const u = s.udp ??
+          {
+            senderPackets: 0,
+            receiverPackets: 0,
+            lost: 0,
+            outOfOrder: 0,
+            jitter: 0,
+          };
+        totalSent += s.bytesSent;
+        totalReceived += s.bytesReceived;
+        lost += u.lost;
+        jitter += u.jitter;
+        packets += u.senderPackets || u.receiverPackets;
+        senderPackets += u.senderPackets;
+        receiverPackets += u.receiverPackets;
+        if (server && !s.sender) {
+          if (this.#verbose) {
+            this.#write(`${id(s.socket)} (sender statistics not available)`);
+          }
+        } else {
+          this.#write(
+            this.#udpLine(
+              id(s.socket),
+              tag,
+              0,
+              sum.senderTime,
+              s.bytesSent,
+              rateOf(s.bytesSent, sum.senderTime),
+              0,
+              0,
+              u.senderPackets,
+              "sender",
+            ),
+          );
+        }
+        if (u.outOfOrder > 0) {
+          this.#write(
+            `[SUM]${tag} ${formatFixed(0, 1, 4)}-${
+              formatFixed(sum.senderTime, 1, 4)
+            } sec  ${u.outOfOrder} datagrams received out-of-order`,
+          );
+        }
+        if (server && s.sender) {
+          if (this.#verbose) {
+            this.#write(`${id(s.socket)} (receiver statistics not available)`);
+          }
+        } else {
+          this.#write(
+            this.#udpLine(
+              id(s.socket),
+              tag,
+              0,
+              sum.receiverTime,
+              s.bytesReceived,
+              rateOf(s.bytesReceived, sum.receiverTime),
+              u.jitter,
+              u.lost,
+              u.receiverPackets,
+              "receiver",
+            ),
+          );
+        }
+      }
+      if (this.#parallel() > 1) {
+        if (!(server && !mustSend)) {
+          this.#write(
+            this.#udpLine(
+              "[SUM]",
+              tag,
+              0,
+              sum.senderTime,
+              totalSent,
+              rateOf(totalSent, sum.senderTime),
+              0,
+              0,
+              senderPackets,
+              "sender",
+              0,
+            ),
+          );
+        }
+        if (!(server && mustSend)) {
+          this.#write(
+            this.#udpLine(
+              "[SUM]",
+              tag,
+              0,
+              sum.receiverTime,
+              totalReceived,
+              rateOf(totalReceived, sum.receiverTime),
+              jitter / this.#parallel(),
+              lost,
+              receiverPackets,
+              "receiver",
+              packets > 0 ? 100 * lost / packets : 0,
+            ),
+          );
+        }
+      }
+      if (this.#verbose && mustSend) {
+        this.#write(cpuLine(sum, mustSend));
+        if (this.#bidir()) this.#write(cpuLine(sum, !mustSend));
+      }
+    }
+  }
+
+  /** iperf3's `report_bw_udp_format`: jitter, lost/total and loss percent. */
+  #udpLine(
+    idText: string,
+    tag: string,
+    start: number,
+    end: number,
+    bytes: number,
+    rate: number,
+    jitterSeconds: number,
+    lost: number,
+    packets: number,
+    tail: string,
+    lostPercent = packets > 0 ? 100 * lost / packets : 0,
+  ): string {
+    return `${idText}${tag} ${times(start, end)} sec  ${
+      formatUnit(bytes, "A")
+    }s  ${formatUnit(rate, this.#format)}s/sec  ${
+      formatFixed(jitterSeconds * 1000, 3, 5)
+    } ms  ${lost}/${packets} (${formatG(lostPercent, 2)}%)  ${tail}`;
+  }
+
+  /** iperf3's `report_bw_udp_sender_format`: datagrams sent (10 more spaces in bidir). */
+  #udpSenderLine(
+    idText: string,
+    tag: string,
+    start: number,
+    end: number,
+    bytes: number,
+    rate: number,
+    packets: number,
+    tail: string,
+  ): string {
+    const pad = this.#bidir() ? "          " : "";
+    return `${idText}${tag} ${times(start, end)} sec  ${
+      formatUnit(bytes, "A")
+    }s  ${formatUnit(rate, this.#format)}s/sec ${pad} ${packets}  ${tail}`;
+  }
+
   #summaryLine(
     idText: string,
     tag: string,
@@ -344,6 +593,10 @@ export class TextReporter {
       formatUnit(bytes, "A")
     }s  ${formatUnit(rate, this.#format)}s/sec                  ${tail}`;
   }
+}
+
+function rateOf(bytes: number, seconds: number): number {
+  return seconds > 0 ? bytes / seconds : 0;
 }
 
 function id(socket: number): string {
