@@ -242,3 +242,78 @@ Deno.test("runClientSession() reports a --cport that is taken as iperf3 does", a
     }
   });
 });
+
+Deno.test("runClientSession() UDP against our server: datagram counts, loss and jitter travel intact", async (t) => {
+  await withServer(async (server) => {
+    const cases = [
+      {
+        name: "-u -b 20M -t 1",
+        params: tcpParams({
+          protocol: "udp",
+          length: 1460,
+          bandwidth: 20_000_000,
+          time: 1,
+        }),
+      },
+      {
+        name: "-u -R -P 2 -n 2M",
+        params: tcpParams({
+          protocol: "udp",
+          length: 1460,
+          bandwidth: 50_000_000,
+          bytes: 2 << 20,
+          reverse: true,
+          parallel: 2,
+        }),
+      },
+      {
+        name: "-u --bidir -k 500 --udp-counters-64bit",
+        params: tcpParams({
+          protocol: "udp",
+          length: 1200,
+          bandwidth: 50_000_000,
+          blocks: 500,
+          bidirectional: true,
+          udpCounters64bit: true,
+        }),
+      },
+    ];
+    for (const [index, c] of cases.entries()) {
+      await t.step(c.name, async () => {
+        const outcome = await runClientSession({
+          host: "127.0.0.1",
+          port: server.port,
+          interval: 0,
+          params: c.params,
+        });
+        await waitForEvents(server, "summary", index + 1);
+        assert.equal(server.errors.length, 0, String(server.errors[0]));
+        const serverSummary = serverSummaries(
+          server.events,
+        )[index] as TestSummary;
+        for (const s of outcome.summary.streams) {
+          assert.ok(s.udp, "UDP figures");
+          const mine = serverSummary.streams.find((x) => x.id === s.id);
+          assert.ok(mine?.udp);
+          if (s.sender) {
+            // The server received; its counts came back in the exchange.
+            assert.equal(s.udp.receiverPackets, mine.udp.receiverPackets);
+            assert.equal(s.udp.lost, mine.udp.lost);
+            assert.equal(s.udp.jitter, mine.udp.jitter);
+            assert.ok(s.udp.senderPackets >= s.udp.receiverPackets);
+          } else {
+            assert.equal(s.udp.senderPackets, mine.udp.senderPackets);
+            assert.equal(s.bytesSent, mine.bytesSent);
+          }
+          assert.ok(s.udp.receiverPackets > 0);
+        }
+        if (c.params.blocks) {
+          const sent = outcome.summary.streams.filter((s) => s.sender);
+          assert.ok(
+            sent.every((s) => (s.udp?.senderPackets ?? 0) <= c.params.blocks),
+          );
+        }
+      });
+    }
+  });
+});
