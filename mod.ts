@@ -48,8 +48,13 @@ export type {
   CpuUtil,
   StreamSummary,
   TestSummary,
+  UdpSummary,
 } from "./lib/stats/summary.ts";
-export type { IntervalReport, StreamInterval } from "./lib/stats/interval.ts";
+export type {
+  IntervalReport,
+  StreamInterval,
+  UdpInterval,
+} from "./lib/stats/interval.ts";
 export type { UnitFormat } from "./lib/units.ts";
 export {
   AccessDeniedError,

@@ -184,6 +184,47 @@ Deno.test("parseCommandLine() reads the output flags, optional values included",
   usageError(["-c", "h", "--logfile", ""], /--logfile name is empty/);
 });
 
+Deno.test("parseCommandLine() gives UDP iperf3's defaults and reads its flags", () => {
+  const config = parseCommandLine(["-c", "h", "-u"]);
+  assert.equal(config.role, "client");
+  if (config.role !== "client") return;
+  const p = config.client.params;
+  assert.deepEqual([p.protocol, p.length, p.bandwidth, p.pacingTimer], [
+    "udp",
+    1460,
+    1048576,
+    1000,
+  ]);
+  const rich = parseCommandLine([
+    "-c",
+    "h",
+    "-u",
+    "-b",
+    "100M/10",
+    "-l",
+    "1200",
+    "--udp-counters-64bit",
+    "--pacing-timer",
+    "500",
+  ]);
+  if (rich.role !== "client") throw new Error("client expected");
+  const r = rich.client.params;
+  assert.deepEqual(
+    [r.bandwidth, r.burst, r.length, r.udpCounters64bit, r.pacingTimer],
+    [100_000_000, 10, 1200, true, 500],
+  );
+  usageError(
+    ["-c", "h", "-u", "-l", "10"],
+    /block size invalid \(minimum = 16 bytes, maximum = 65507 bytes\)/,
+  );
+  usageError(["-c", "h", "-u", "-l", "64K"], /block size invalid/);
+  usageError(
+    ["-c", "h", "-u", "--dont-fragment"],
+    /--dont-fragment is not supported.*don't-fragment flag/,
+  );
+  usageError(["-c", "h", "-u", "-b", "1M/1001"], /burst/i);
+});
+
 Deno.test("parseCommandLine() answers -h and -v", () => {
   assert.equal(parseCommandLine(["-h"]).role, "help");
   assert.equal(parseCommandLine(["--version"]).role, "version");
@@ -228,9 +269,5 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
   usageError(["--frobnicate"], /unrecognized option '--frobnicate'/);
   usageError(["-c"], /requires an argument/);
   usageError(["-c", "h", "extra"], /unexpected argument 'extra'/);
-  usageError(
-    ["-c", "h", "-u"],
-    /--udp is not supported by iperf-ts yet: UDP tests come with issue #4/,
-  );
   usageError(["-c", "h", "-w", "1M"], /--window is not supported/);
 });

@@ -243,3 +243,197 @@ Deno.test("TextReporter prints [SUM] lines, separators and bidir roles as iperf3
     "[SUM][RX-C]   1.00-2.00   sec  2.00 GBytes  17.2 Gbits/sec                  ",
   ]);
 });
+
+function udpInterval(
+  socket: number,
+  sender: boolean,
+  start: number,
+  end: number,
+  bytes: number,
+  udp: { packets: number; lost?: number; jitter?: number },
+): StreamInterval {
+  return {
+    ...interval(socket, sender, start, end, bytes),
+    udp: {
+      packets: udp.packets,
+      lost: udp.lost ?? 0,
+      outOfOrder: 0,
+      jitter: udp.jitter ?? 0,
+    },
+  };
+}
+
+Deno.test("TextReporter reproduces iperf3 3.12's UDP client and server output", () => {
+  // Appendix A of the reference: `iperf3 -c 127.0.0.1 -u -b 10M -t 2` (32768-byte datagrams).
+  const params = tcpParams({
+    protocol: "udp",
+    time: 2,
+    bandwidth: 10_000_000,
+    length: 32768,
+  });
+  const ep = (port: number) => ({ hostname: "127.0.0.1", port });
+  const summaryFor = (role: "client" | "server"): TestSummary =>
+    summary({
+      streams: [{
+        id: 1,
+        socket: 5,
+        sender: role === "client",
+        bytesSent: 77 * 32768,
+        bytesReceived: 77 * 32768,
+        retransmits: -1,
+        udp: {
+          senderPackets: 77,
+          receiverPackets: 77,
+          lost: 0,
+          outOfOrder: 0,
+          jitter: 0.000018,
+        },
+      }],
+      senderTime: 2.0,
+      receiverTime: 2.0,
+      endTime: 2.0,
+    });
+  const client = render("client", [
+    {
+      kind: "connected",
+      host: "127.0.0.1",
+      port: 5612,
+      cookie: "x".repeat(36),
+      params,
+    },
+    {
+      kind: "stream",
+      id: 1,
+      socket: 5,
+      sender: true,
+      local: ep(53416),
+      remote: ep(5612),
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [udpInterval(5, true, 0, 1, 39 * 32768, { packets: 39 })],
+      },
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [udpInterval(5, true, 1, 2, 38 * 32768, { packets: 38 })],
+      },
+    },
+    { kind: "summary", summary: summaryFor("client") },
+    { kind: "done" },
+  ]);
+  assert.equal(
+    client,
+    [
+      "Connecting to host 127.0.0.1, port 5612",
+      "[  5] local 127.0.0.1 port 53416 connected to 127.0.0.1 port 5612",
+      "[ ID] Interval           Transfer     Bitrate         Total Datagrams",
+      "[  5]   0.00-1.00   sec  1.22 MBytes  10.2 Mbits/sec  39  ",
+      "[  5]   1.00-2.00   sec  1.19 MBytes  9.96 Mbits/sec  38  ",
+      "- - - - - - - - - - - - - - - - - - - - - - - - -",
+      "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams",
+      "[  5]   0.00-2.00   sec  2.41 MBytes  10.1 Mbits/sec  0.000 ms  0/77 (0%)  sender",
+      "[  5]   0.00-2.00   sec  2.41 MBytes  10.1 Mbits/sec  0.018 ms  0/77 (0%)  receiver",
+      "",
+      "iperf Done.",
+      "",
+    ].join("\n"),
+  );
+  const server = render("server", [
+    { kind: "accepted", remote: ep(55624), cookie: "x".repeat(36), params },
+    {
+      kind: "stream",
+      id: 1,
+      socket: 5,
+      sender: false,
+      local: ep(5612),
+      remote: ep(53416),
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          udpInterval(5, false, 0, 1, 39 * 32768, {
+            packets: 39,
+            jitter: 0.000017,
+          }),
+        ],
+      },
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          udpInterval(5, false, 1, 2, 38 * 32768, {
+            packets: 38,
+            jitter: 0.000018,
+          }),
+        ],
+      },
+    },
+    { kind: "summary", summary: summaryFor("server") },
+  ]);
+  assert.equal(
+    server,
+    [
+      "Accepted connection from 127.0.0.1, port 55624",
+      "[  5] local 127.0.0.1 port 5612 connected to 127.0.0.1 port 53416",
+      "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams",
+      "[  5]   0.00-1.00   sec  1.22 MBytes  10.2 Mbits/sec  0.017 ms  0/39 (0%)  ",
+      "[  5]   1.00-2.00   sec  1.19 MBytes  9.96 Mbits/sec  0.018 ms  0/38 (0%)  ",
+      "- - - - - - - - - - - - - - - - - - - - - - - - -",
+      "[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total Datagrams",
+      "[  5]   0.00-2.00   sec  2.41 MBytes  10.1 Mbits/sec  0.018 ms  0/77 (0%)  receiver",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("TextReporter prints UDP loss as iperf3's %.2g and the out-of-order line", () => {
+  const params = tcpParams({
+    protocol: "udp",
+    time: 1,
+    bandwidth: 1_000_000,
+    length: 1460,
+    reverse: true,
+  });
+  const text = render("client", [
+    { kind: "connected", host: "h", port: 1, cookie: "x".repeat(36), params },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [{
+          id: 1,
+          socket: 5,
+          sender: false,
+          bytesSent: 143140 * 1460,
+          bytesReceived: 30445 * 1460,
+          retransmits: -1,
+          udp: {
+            senderPackets: 143140,
+            receiverPackets: 143033,
+            lost: 112588,
+            outOfOrder: 3,
+            jitter: 0.000003,
+          },
+        }],
+        senderTime: 1,
+        receiverTime: 1,
+        endTime: 1,
+      }),
+    },
+  ]);
+  const lines = text.split("\n").slice(2);
+  assert.equal(lines[0], "- - - - - - - - - - - - - - - - - - - - - - - - -");
+  assert.match(lines[2] ?? "", / {2}0\.000 ms {2}0\/143140 \(0%\) {2}sender$/);
+  assert.equal(
+    lines[3],
+    "[SUM]  0.0- 1.0 sec  3 datagrams received out-of-order",
+  );
+  assert.match(
+    lines[4] ?? "",
+    / {2}0\.003 ms {2}112588\/143033 \(79%\) {2}receiver$/,
+  );
+});
