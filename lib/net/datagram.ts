@@ -86,11 +86,13 @@ export class UdpSocket implements Disposable {
  * @returns true for the same endpoint
  */
 export function sameEndpoint(a: Deno.NetAddr, b: Deno.NetAddr): boolean {
-  return a.port === b.port && plainHost(a.hostname) === plainHost(b.hostname);
+  return a.port === b.port && sameHost(a.hostname, b.hostname);
 }
 
-function plainHost(hostname: string): string {
-  return hostname.startsWith("::ffff:") && hostname.includes(".")
-    ? hostname.slice(7)
-    : hostname;
+/** Compares without building strings: this runs once per received datagram. */
+function sameHost(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a.length === b.length + 7) return a.startsWith("::ffff:") && a.endsWith(b);
+  if (b.length === a.length + 7) return b.startsWith("::ffff:") && b.endsWith(a);
+  return false;
 }
