@@ -33,3 +33,23 @@ export function delay(ms: number, options: DelayOptions = {}): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** A lock for async code: `await lock()` resolves to the release function. */
+export class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  /**
+   * Waits until the lock is free and takes it.
+   *
+   * @returns a function that releases the lock (call it once)
+   */
+  lock(): Promise<() => void> {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const ready = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => held);
+    return ready;
+  }
+}

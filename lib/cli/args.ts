@@ -22,7 +22,7 @@ import {
   type UnitFormat,
 } from "../units.ts";
 import type { ClientConfig } from "../session/client.ts";
-import { DEFAULT_PORT } from "../session/server.ts";
+import { DEFAULT_MAX_TESTS, DEFAULT_PORT } from "../session/server.ts";
 
 /** The `--timestamps` format when none is given (iperf3's). */
 export const DEFAULT_TIMESTAMP_FORMAT = "%c ";
@@ -61,6 +61,8 @@ export interface ServerConfig {
   oneOff: boolean;
   /** Seconds between interval reports (`-i`), 0 for none. */
   interval: number;
+  /** Tests run at once; more clients are refused (`--max-tests`). */
+  maxTests: number;
 }
 
 /** What the command line asks for, tagged by `role`. */
@@ -120,6 +122,7 @@ const OPTIONS = {
   "udp": { type: "boolean", short: "u" },
   "udp-counters-64bit": { type: "boolean" },
   "pacing-timer": { type: "string" },
+  "max-tests": { type: "string" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
@@ -336,16 +339,25 @@ export function parseCommandLine(args: string[]): CliConfig {
       port,
       oneOff: v["one-off"] === true,
       interval,
+      maxTests: v["max-tests"] === undefined ? DEFAULT_MAX_TESTS : integer(
+        v["max-tests"] as string,
+        "max-tests",
+        1,
+        1024,
+        "--max-tests must be between 1 and 1024",
+      ),
     };
     if (v["bind"] !== undefined) server.bindAddress = v["bind"] as string;
     if (family !== undefined) server.family = family;
     return deepFreeze({ role: "server", server, output });
   }
 
-  if (v["one-off"]) {
-    throw new UsageError(
-      "some option you are trying to set is server only: -1",
-    );
+  for (const name of ["one-off", "max-tests"] as const) {
+    if (v[name] !== undefined) {
+      throw new UsageError(
+        `some option you are trying to set is server only: --${name}`,
+      );
+    }
   }
   const ends = ["time", "bytes", "blockcount"].filter((n) =>
     v[n] !== undefined

@@ -257,14 +257,35 @@ async function runServer(
     }
     return 1;
   }
+  // One reporter per test: tests may run side by side (--max-tests), and
+  // each keeps its own header, parameters and JSON document.
+  const reporters = new Map<number, Reporter>();
+  const reporterFor = (test: number) => {
+    let found = reporters.get(test);
+    if (!found) {
+      found = makeReporter(config, output);
+      reporters.set(test, found);
+    }
+    return found;
+  };
   let interruptReported = false;
   await serve(listener, {
     ...(signal ? { signal } : {}),
-    emit: (event) => reporter.handle(event),
+    emit: (event, test) => {
+      if (test === undefined) {
+        // The "Server listening" banner belongs to no test.
+        if (!json) reporter.handle(event);
+        return;
+      }
+      reporterFor(test).handle(event);
+      if (event.kind === "ended") reporters.delete(test);
+    },
     interval: config.server.interval,
     oneOff: config.server.oneOff,
-    serverOutput: () => reporter.serverOutput(),
-    onTestError: (error) => {
+    maxTests: config.server.maxTests,
+    serverOutput: (test) => reporterFor(test).serverOutput(),
+    onTestError: (error, test) => {
+      const forTest = reporterFor(test);
       if (
         error instanceof InterruptedError &&
         error.code === ERROR_CODES.IESERVERTERM
@@ -272,11 +293,11 @@ async function runServer(
         // A test cut short by our own shutdown: said once, below (text), or
         // in that test's document (JSON).
         interruptReported = json;
-        if (json) reporter.fail("interrupt - the server has terminated");
+        if (json) forTest.fail("interrupt - the server has terminated");
         return;
       }
       const line = serverErrorLine(error);
-      if (json) reporter.fail(line.replace(/^iperf3: (error - )?/, ""));
+      if (json) forTest.fail(line.replace(/^iperf3: (error - )?/, ""));
       else output.error(line);
     },
     ...(config.output.debug

@@ -92,7 +92,11 @@ export function sameEndpoint(a: Deno.NetAddr, b: Deno.NetAddr): boolean {
 /** Compares without building strings: this runs once per received datagram. */
 function sameHost(a: string, b: string): boolean {
   if (a === b) return true;
-  if (a.length === b.length + 7) return a.startsWith("::ffff:") && a.endsWith(b);
-  if (b.length === a.length + 7) return b.startsWith("::ffff:") && b.endsWith(a);
+  if (a.length === b.length + 7) {
+    return a.startsWith("::ffff:") && a.endsWith(b);
+  }
+  if (b.length === a.length + 7) {
+    return b.startsWith("::ffff:") && b.endsWith(a);
+  }
   return false;
 }

@@ -14,7 +14,7 @@ import {
   osReason,
   ProtocolError,
 } from "../errors.ts";
-import type { EventSink } from "../events.ts";
+import type { EventSink, SessionEvent } from "../events.ts";
 import { writeAll } from "../net/io.ts";
 import {
   DEFAULT_MAX_JSON_SIZE,
@@ -45,7 +45,8 @@ import {
   unlessAborted,
 } from "./_control.ts";
 import { closeQuietly } from "../net/conn.ts";
-import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
+import type { UdpSocket } from "../net/datagram.ts";
+import { UdpHub } from "./_udp_hub.ts";
 import { UDP_CONNECT_REPLY } from "../protocol/udp_header.ts";
 import {
   type DataStream,
@@ -56,6 +57,9 @@ import {
 
 /** Default server port. */
 export const DEFAULT_PORT = 5201;
+
+/** Tests a server runs at once unless told otherwise (`--max-tests`). */
+export const DEFAULT_MAX_TESTS = 8;
 
 /** How long a new connection may take to send its cookie, and a client its parameters. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -73,18 +77,21 @@ const WATCHDOG_GRACE_S = 40;
 export interface ServeOptions {
   /** Stops the server: running tests get SERVER_TERMINATE, every socket closes. */
   signal?: AbortSignal;
-  /** Receives every test's events (listening, accepted, stream, interval, summary). */
-  emit?: EventSink;
-  /** Told about each test that ended in an error; the server goes on. */
-  onTestError?: (error: unknown) => void;
+  /**
+   * Receives every test's events (accepted, stream, interval, summary, ended)
+   * with the test's number; "listening" comes without one.
+   */
+  emit?: (event: SessionEvent, test?: number) => void;
+  /** Told about each test that ended in an error, with its number; the server goes on. */
+  onTestError?: (error: unknown, test: number) => void;
   /** Seconds between interval reports, 0 for none (`-i`). */
   interval?: number;
   /** Serve one test, then return (`-1`). */
   oneOff?: boolean;
-  /** Tests allowed at once; a client beyond that gets ACCESS_DENIED (1, as iperf3). */
+  /** Tests allowed at once; a client beyond that gets ACCESS_DENIED (default 8; 1 is iperf3's behaviour). */
   maxTests?: number;
-  /** This server's own report of the current test, sent to a client that asks (`--get-server-output`). */
-  serverOutput?: () => { text?: string; json?: unknown };
+  /** This server's own report of a test, sent to a client that asks (`--get-server-output`). */
+  serverOutput?: (test: number) => { text?: string; json?: unknown };
   /** Receives a trace of the control protocol (`-d`). */
   debug?: (message: string) => void;
 }
@@ -156,13 +163,14 @@ export async function serve(
   const signal = options.signal ?? new AbortController().signal;
   const emit = options.emit ?? (() => {});
   const onTestError = options.onTestError ?? (() => {});
-  const maxTests = options.maxTests ?? 1;
+  const maxTests = options.maxTests ?? DEFAULT_MAX_TESTS;
   const port = (listener.addr as Deno.NetAddr).port;
   const handoffs = new Map<string, StreamHandoff>();
   const tasks = new Set<Promise<void>>();
   const loose = new Set<Deno.TcpConn>();
   let active = 0;
-  let testNumber = 1;
+  let nextTest = 1;
+  const udpHub = new UdpHub(listener.addr.hostname, listener.addr.port);
 
   const closeListener = () => closeQuietly(listener);
   signal.addEventListener("abort", closeListener, { once: true });
@@ -192,35 +200,38 @@ export async function serve(
     }
     loose.delete(conn);
     active++;
+    const test = nextTest++;
     try {
       await runServerSession(conn, cookie, {
         signal,
-        emit,
+        emit: (event) => emit(event, test),
         interval: options.interval ?? 1,
         handoffs,
-        serverOutput: options.serverOutput,
+        serverOutput: options.serverOutput &&
+          (() => options.serverOutput?.(test) ?? {}),
         debug: options.debug ?? (() => {}),
         listenAddr: listener.addr,
+        udpHub,
       });
     } catch (error) {
       onTestError(
         error instanceof Aborted
           ? new InterruptedError(ERROR_CODES.IESERVERTERM)
           : error,
+        test,
       );
     } finally {
-      emit({ kind: "ended" });
+      emit({ kind: "ended" }, test);
       active--;
-      testNumber++;
       if (options.oneOff) {
         closeListener();
-      } else if (!signal.aborted) {
-        emit({ kind: "listening", port, testNumber });
+      } else if (!signal.aborted && active === 0) {
+        emit({ kind: "listening", port, testNumber: nextTest });
       }
     }
   }
 
-  emit({ kind: "listening", port, testNumber });
+  emit({ kind: "listening", port, testNumber: nextTest });
   try {
     for await (const conn of listener) {
       const task = handle(conn).finally(() => tasks.delete(task));
@@ -250,6 +261,8 @@ interface SessionContext {
   debug: (message: string) => void;
   /** Where UDP tests bind their socket: the listener's address and port. */
   listenAddr: Deno.NetAddr;
+  /** The server's UDP port, shared by the UDP tests that run at once. */
+  udpHub: UdpHub;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -279,6 +292,8 @@ async function runServerSession(
   let running: TestRun | undefined;
   // The pending read of the client's next state byte, once streams are set up.
   let nextFromClient: Promise<number> | undefined;
+  // Whether this test holds a share of the server's UDP port.
+  let hubHeld = false;
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
@@ -329,14 +344,12 @@ async function runServerSession(
       wake();
     });
     let udpSocket: UdpSocket | undefined;
-    let hellos: Promise<void> | undefined;
+    let endUdpSetup: (() => void) | undefined;
     try {
       if (p.protocol === "udp") {
         try {
-          udpSocket = UdpSocket.bind(
-            ctx.listenAddr.hostname,
-            ctx.listenAddr.port,
-          );
+          udpSocket = ctx.udpHub.acquire();
+          hubHeld = true;
         } catch (error) {
           await writeAll(
             control,
@@ -350,11 +363,21 @@ async function runServerSession(
             cause: error,
           });
         }
-        hellos = acceptUdpStreams(udpSocket, count, (peer) => {
-          arrived.push(peer);
-          wake();
-        });
-        hellos.catch(() => {});
+        // Until every stream has said hello, unknown senders are ours: the
+        // hello carries no cookie, so set-ups take turns.
+        const hub = ctx.udpHub;
+        let helloed = 0;
+        endUdpSetup = await unlessAborted(
+          hub.setUp((from) => {
+            if (helloed >= count) return;
+            helloed++;
+            hub.claim(from);
+            hub.send(UDP_CONNECT_REPLY, from).catch(() => {});
+            arrived.push(from);
+            wake();
+          }),
+          stop.promise,
+        );
       }
       await send(STATES.CREATE_STREAMS);
       const controlClosed = readState(control);
@@ -406,7 +429,7 @@ async function runServerSession(
         if ("transport" in next && udpSocket) {
           stream = {
             ...base,
-            udp: { socket: udpSocket, peer: next },
+            udp: { socket: udpSocket, peer: next, hub: ctx.udpHub },
             local: {
               hostname: toEndpoint(control.localAddr).hostname,
               port: ctx.listenAddr.port,
@@ -433,7 +456,8 @@ async function runServerSession(
           remote: stream.remote,
         });
       }
-      await hellos;
+      endUdpSetup?.();
+      endUdpSetup = undefined;
       // The control read started above is the one the run phase waits on.
       const testRun = new TestRun(streams, {
         params: p,
@@ -543,7 +567,7 @@ async function runServerSession(
       for (const conn of arrived) {
         if (!("transport" in conn)) closeQuietly(conn);
       }
-      udpSocket?.close();
+      endUdpSetup?.();
     }
   } catch (error) {
     if (!(error instanceof Aborted)) throw error;
@@ -578,29 +602,11 @@ async function runServerSession(
     stop.dispose();
     await run?.close();
     for (const s of streams) if (s.conn) closeQuietly(s.conn);
+    if (hubHeld) {
+      for (const s of streams) if (s.udp) ctx.udpHub.unroute(s.udp.peer);
+      await ctx.udpHub.release();
+    }
     closeQuietly(control);
-  }
-}
-
-/**
- * Answers the "9876" of each new UDP stream with "6789" from the server
- * port, in arrival order, until `count` streams have announced themselves
- * (iperf3 `iperf_udp_accept`). Ends with the socket if it is closed first.
- */
-async function acceptUdpStreams(
-  socket: UdpSocket,
-  count: number,
-  arrived: (peer: Deno.NetAddr) => void,
-): Promise<void> {
-  const buffer = new Uint8Array(65536);
-  const peers: Deno.NetAddr[] = [];
-  while (peers.length < count) {
-    const [, from] = await socket.receive(buffer);
-    // iperf3 does not check the content, only that the sender is new.
-    if (peers.some((peer) => sameEndpoint(peer, from))) continue;
-    peers.push(from);
-    await socket.send(UDP_CONNECT_REPLY, from);
-    arrived(from);
   }
 }
 

@@ -20,6 +20,7 @@ import {
   runUdpReceiver,
   type UdpReceiveTarget,
 } from "../stream/udp_receiver.ts";
+import type { UdpHub } from "./_udp_hub.ts";
 import { runUdpSender } from "../stream/udp_sender.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { TestResults } from "../protocol/results.ts";
@@ -44,8 +45,8 @@ export interface DataStream {
   sender: boolean;
   /** The TCP connection (TCP tests). */
   conn?: StreamConn;
-  /** The socket and the peer's address (UDP tests; a server's streams share one socket). */
-  udp?: { socket: UdpSocket; peer: Deno.NetAddr };
+  /** The socket and the peer's address (UDP tests); a server's streams share its hub's socket. */
+  udp?: { socket: UdpSocket; peer: Deno.NetAddr; hub?: UdpHub };
   /** This side's address. */
   local: Endpoint;
   /** The peer's address. */
@@ -160,7 +161,6 @@ export class TestRun {
   run(): void {
     const { params } = this.#options;
     const block = makePayload(params.length, params.repeatingPayload);
-    const udpReceivers = new Map<UdpSocket, UdpReceiveTarget[]>();
     for (const t of this.#tracked) {
       t.counter.counting = true;
       const { conn, udp } = t.stream;
@@ -190,13 +190,24 @@ export class TestRun {
         this.#senders.push(task);
         this.#tasks.push(task);
       } else if (udp) {
-        const targets = udpReceivers.get(udp.socket) ?? [];
-        targets.push({
+        const target: UdpReceiveTarget = {
           peer: udp.peer,
           counter: t.counter,
           accounting: t.accounting,
-        });
-        udpReceivers.set(udp.socket, targets);
+          budget: this.budget,
+          counters64: params.udpCounters64bit,
+        };
+        if (udp.hub) {
+          // The server's shared port: its loop feeds this stream from now on.
+          udp.hub.unroute(udp.peer);
+          udp.hub.route(target);
+        } else {
+          const task = runUdpReceiver(udp.socket, { route: () => target })
+            .catch((error) =>
+              this.#streamFailed(t, error, ERROR_CODES.IESTREAMREAD)
+            );
+          this.#tasks.push(task);
+        }
       } else {
         const task = runTcpReceiver(conn as StreamConn, {
           buffer: new Uint8Array(params.length),
@@ -207,17 +218,6 @@ export class TestRun {
         );
         this.#tasks.push(task);
       }
-    }
-    for (const [socket, targets] of udpReceivers) {
-      const first = this.#tracked.find((t) => t.stream.udp?.socket === socket);
-      const task = runUdpReceiver(socket, {
-        targets,
-        budget: this.budget,
-        counters64: params.udpCounters64bit,
-      }).catch((error) =>
-        this.#streamFailed(first as Tracked, error, ERROR_CODES.IESTREAMREAD)
-      );
-      this.#tasks.push(task);
     }
     this.#reporter = this.#report(this.#stopReporting.signal).catch(() => {});
   }
@@ -361,7 +361,10 @@ export class TestRun {
     this.#stopReporting.abort();
     for (const t of this.#tracked) {
       if (t.stream.conn) closeQuietly(t.stream.conn);
-      t.stream.udp?.socket.close();
+      const udp = t.stream.udp;
+      // A shared port stays open for the other tests; the session releases it.
+      if (udp?.hub) udp.hub.unroute(udp.peer);
+      else udp?.socket.close();
     }
     await Promise.allSettled([...this.#tasks, this.#reporter]);
   }

@@ -7,7 +7,6 @@
  */
 
 import type { UdpSocket } from "../net/datagram.ts";
-import { sameEndpoint } from "../net/datagram.ts";
 import {
   readUdpSec,
   readUdpSeq,
@@ -17,7 +16,7 @@ import {
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
 import type { UdpAccounting } from "../stats/udp_accounting.ts";
 
-/** One receiving stream on a socket. */
+/** One receiving stream. */
 export interface UdpReceiveTarget {
   /** Where its datagrams come from. */
   peer: Deno.NetAddr;
@@ -25,49 +24,57 @@ export interface UdpReceiveTarget {
   counter: TransferCounter;
   /** Its loss, order and jitter accounting. */
   accounting: UdpAccounting;
-}
-
-/** Options of {@linkcode runUdpReceiver}. */
-export interface UdpReceiverOptions {
-  /** The streams that receive on this socket. */
-  targets: UdpReceiveTarget[];
-  /** The test's `-n`/`-k` budget. */
+  /** Its test's `-n`/`-k` budget. */
   budget: TransferBudget;
   /** 64-bit sequence numbers (`--udp-counters-64bit`). */
   counters64: boolean;
 }
 
+/** Options of {@linkcode runUdpReceiver}. */
+export interface UdpReceiverOptions {
+  /** The stream a datagram from `from` belongs to, if any. */
+  route: (from: Deno.NetAddr) => UdpReceiveTarget | undefined;
+  /** Called for datagrams no stream claims (a server's hello datagrams). */
+  unclaimed?: (data: Uint8Array, from: Deno.NetAddr) => void;
+}
+
 /**
- * Receives until the socket is closed. Datagrams from unknown senders and
- * ones too short for a header are ignored; nothing is counted unless the
- * stream's `counter.counting` is set.
+ * Receives until the socket is closed. Datagrams too short for a header
+ * are ignored; nothing is counted unless the stream's `counter.counting`
+ * is set.
  *
  * @param socket the socket
- * @param options the streams, budget and counter width
+ * @param options how datagrams find their stream
  * @returns when the socket is closed (the pending receive rejects)
  */
 export async function runUdpReceiver(
   socket: UdpSocket,
   options: UdpReceiverOptions,
 ): Promise<void> {
-  const { targets, budget, counters64 } = options;
+  const { route, unclaimed } = options;
   const buffer = new Uint8Array(65536);
   const view = new DataView(buffer.buffer);
-  const minSize = udpHeaderSize(counters64);
-  const only = targets.length === 1 ? targets[0] : undefined;
   while (true) {
     const [data, from] = await socket.receive(buffer);
     const arrival = performance.now() / 1000;
+    const target = route(from);
+    if (!target) {
+      unclaimed?.(data, from);
+      continue;
+    }
     const n = data.byteLength;
-    if (n < minSize) continue;
-    const target = only && sameEndpoint(only.peer, from)
-      ? only
-      : targets.find((t) => sameEndpoint(t.peer, from));
-    if (!target || !target.counter.counting) continue;
+    if (n < udpHeaderSize(target.counters64) || !target.counter.counting) {
+      continue;
+    }
     const sent = readUdpSec(view) + readUdpUsec(view) / 1e6;
-    target.accounting.record(readUdpSeq(view, counters64), sent, arrival, n);
+    target.accounting.record(
+      readUdpSeq(view, target.counters64),
+      sent,
+      arrival,
+      n,
+    );
     target.counter.bytes += n;
     target.counter.blocks++;
-    budget.add(n);
+    target.budget.add(n);
   }
 }

@@ -113,6 +113,7 @@ Deno.test("parseCommandLine() reads the server flags", () => {
       interval: 0,
       bindAddress: "127.0.0.1",
       family: 4,
+      maxTests: 8,
     },
     output: {
       format: "a",
@@ -223,6 +224,16 @@ Deno.test("parseCommandLine() gives UDP iperf3's defaults and reads its flags", 
     /--dont-fragment is not supported.*don't-fragment flag/,
   );
   usageError(["-c", "h", "-u", "-b", "1M/1001"], /burst/i);
+});
+
+Deno.test("parseCommandLine() reads --max-tests", () => {
+  const config = parseCommandLine(["-s", "--max-tests", "1"]);
+  assert.ok(config.role === "server" && config.server.maxTests === 1);
+  usageError(
+    ["-s", "--max-tests", "0"],
+    /--max-tests must be between 1 and 1024/,
+  );
+  usageError(["-c", "h", "--max-tests", "2"], /server only/);
 });
 
 Deno.test("parseCommandLine() answers -h and -v", () => {

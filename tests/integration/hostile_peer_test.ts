@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ERROR_CODES, ProtocolError } from "../../lib/errors.ts";
-import { readFull, writeAll } from "../../lib/net/io.ts";
+import { writeAll } from "../../lib/net/io.ts";
 import {
   encodeCookie,
   encodeJsonFrame,
@@ -188,7 +188,7 @@ Deno.test("serve() survives hostile peers and serves the next client each time",
     });
 
     await t.step(
-      "a data connection with an unknown cookie while a test runs is refused",
+      "a connection with an unknown cookie never joins a running test",
       async () => {
         const running = runClientSession({
           host: "127.0.0.1",
@@ -198,19 +198,19 @@ Deno.test("serve() survives hostile peers and serves the next client each time",
         });
         const starts = server.events.filter((e) => e.kind === "start").length;
         await waitForEvents(server, "start", starts + 1);
+        // Tests run side by side, so the stranger is taken for a new test's
+        // control connection (the protocol cannot tell them apart): it is
+        // asked for parameters and never becomes a stream of the running one.
         const stranger = await Deno.connect({
           hostname: "127.0.0.1",
           port: server.port,
         });
         await writeAll(stranger, encodeCookie(makeCookie()));
-        const reply = new Uint8Array(1);
-        assert.equal(await readFull(stranger, reply), 1);
-        assert.equal(
-          new DataView(reply.buffer).getInt8(0),
-          STATES.ACCESS_DENIED,
-        );
+        assert.equal(await readState(stranger), STATES.PARAM_EXCHANGE);
         stranger.close();
-        await running;
+        const outcome = await running;
+        assert.equal(outcome.summary.streams.length, 1);
+        assert.ok((outcome.summary.streams[0]?.bytesReceived ?? 0) > 0);
       },
     );
 

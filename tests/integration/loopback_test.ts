@@ -94,7 +94,7 @@ Deno.test("runClientSession() against our server: every mode moves and reports t
   });
 });
 
-Deno.test("serve() answers ACCESS_DENIED to a second client while a test runs", async () => {
+Deno.test("serve() with --max-tests 1 answers ACCESS_DENIED to a second client, as iperf3", async () => {
   await withServer(async (server) => {
     const first = runClientSession({
       host: "127.0.0.1",
@@ -114,6 +114,63 @@ Deno.test("serve() answers ACCESS_DENIED to a second client while a test runs", 
     );
     const outcome = await first;
     assert.ok((outcome.summary.streams[0]?.bytesSent ?? 0) > 0);
+  }, { maxTests: 1 });
+});
+
+Deno.test("serve() runs tests side by side, TCP and UDP, each with its own figures", async () => {
+  await withServer(async (server) => {
+    const clients = [
+      tcpParams({ time: 1 }),
+      tcpParams({ time: 1, reverse: true, parallel: 2 }),
+      tcpParams({
+        protocol: "udp",
+        length: 1460,
+        bandwidth: 20_000_000,
+        time: 1,
+      }),
+      tcpParams({
+        protocol: "udp",
+        length: 1200,
+        bandwidth: 10_000_000,
+        time: 1,
+        reverse: true,
+      }),
+      tcpParams({
+        protocol: "udp",
+        length: 1000,
+        bandwidth: 5_000_000,
+        time: 1,
+        parallel: 2,
+      }),
+    ].map((params) =>
+      runClientSession({
+        host: "127.0.0.1",
+        port: server.port,
+        interval: 0,
+        params,
+      })
+    );
+    const outcomes = await Promise.all(clients);
+    assert.equal(server.errors.length, 0, String(server.errors[0]));
+    for (const outcome of outcomes) {
+      const streams = outcome.summary.streams;
+      assert.ok(streams.length >= 1);
+      for (const s of streams) {
+        assert.ok(
+          s.bytesReceived > 0 && s.bytesReceived <= s.bytesSent,
+          JSON.stringify(s),
+        );
+        if (s.udp) {
+          // No cross-talk: each UDP stream saw only its own sequence numbers.
+          assert.equal(s.udp.outOfOrder, 0);
+          assert.ok(
+            s.udp.lost <= s.udp.senderPackets * 0.01,
+            JSON.stringify(s.udp),
+          );
+        }
+      }
+    }
+    await waitForEvents(server, "ended", 5);
   });
 });
 
