@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   IEREVERSEBIDIR: 25,
   IEBADPORT: 26,
   IETOTALRATE: 27,
+  IEMAXSERVERTESTDURATION: 37,
   IEINITTEST: 101,
   IELISTEN: 102,
   IECONNECT: 103,
@@ -82,6 +83,8 @@ const ERROR_TEXTS: Readonly<Record<number, string>> = {
   25: "cannot be both reverse and bidirectional",
   26: "port number must be between 1 and 65535 inclusive",
   27: "total required bandwidth is larger than server limit",
+  37:
+    "client's requested duration exceeds the server's maximum permitted limit",
   101: "test initialization failed",
   102: "unable to start listener for connections",
   103:

@@ -63,6 +63,24 @@ export interface ServerConfig {
   interval: number;
   /** Tests run at once; more clients are refused (`--max-tests`). */
   maxTests: number;
+  /** Run detached in the background (`-D`). */
+  daemon: boolean;
+  /** Write the process id here, removed at exit (`-I`). */
+  pidfile?: string;
+  /** A one-off server unused for this many seconds stops (`--idle-timeout`). */
+  idleTimeout?: number;
+  /** Total rate limit per test, bits/s (`--server-bitrate-limit`). */
+  bitrateLimit?: number;
+  /** Seconds the rate limit is averaged over. */
+  bitrateLimitWindow?: number;
+  /** Longest test accepted, seconds (`--server-max-duration`). */
+  maxDuration?: number;
+  /** Receive timeout, ms (`--rcv-timeout`). */
+  receiveTimeoutMs?: number;
+  /** Send timeout, ms (`--snd-timeout`). */
+  sendTimeoutMs?: number;
+  /** TCP keepalive on control connections (`--cntl-ka`). */
+  keepAlive: boolean;
 }
 
 /** What the command line asks for, tagged by `role`. */
@@ -123,27 +141,18 @@ const OPTIONS = {
   "udp-counters-64bit": { type: "boolean" },
   "pacing-timer": { type: "string" },
   "max-tests": { type: "string" },
+  "daemon": { type: "boolean", short: "D" },
+  "pidfile": { type: "string", short: "I" },
+  "idle-timeout": { type: "string" },
+  "server-bitrate-limit": { type: "string" },
+  "server-max-duration": { type: "string" },
+  "rcv-timeout": { type: "string" },
+  "snd-timeout": { type: "string" },
+  "cntl-ka": { type: "boolean" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
 const NOT_YET: Record<string, OptionSpec & { why: string }> = {
-  "daemon": {
-    type: "boolean",
-    short: "D",
-    why: "server options come with issue #5",
-  },
-  "pidfile": {
-    type: "string",
-    short: "I",
-    why: "server options come with issue #5",
-  },
-  "idle-timeout": { type: "string", why: "server options come with issue #5" },
-  "server-bitrate-limit": {
-    type: "string",
-    why: "server options come with issue #5",
-  },
-  "rcv-timeout": { type: "string", why: "server options come with issue #5" },
-  "snd-timeout": { type: "string", why: "server options come with issue #5" },
   "window": {
     type: "string",
     short: "w",
@@ -259,6 +268,11 @@ export function parseCommandLine(args: string[]): CliConfig {
       return "--timestamps";
     }
     if (/^--debug=[1-4]$/.test(arg)) return "--debug";
+    if (arg.startsWith("--cntl-ka=")) {
+      throw new UsageError(
+        "--cntl-ka takes no values in iperf-ts: Deno can switch TCP keepalive on but cannot set its idle, interval and count",
+      );
+    }
     return arg;
   });
   const options: Record<string, OptionSpec> = { ...OPTIONS };
@@ -346,13 +360,71 @@ export function parseCommandLine(args: string[]): CliConfig {
         1024,
         "--max-tests must be between 1 and 1024",
       ),
+      daemon: v["daemon"] === true,
+      keepAlive: v["cntl-ka"] === true,
     };
+    if (v["pidfile"] !== undefined) {
+      if (v["pidfile"] === "") {
+        throw new UsageError("the --pidfile name is empty");
+      }
+      server.pidfile = v["pidfile"] as string;
+    }
+    if (v["idle-timeout"] !== undefined) {
+      server.idleTimeout = integer(
+        v["idle-timeout"] as string,
+        "idle-timeout",
+        1,
+        86400,
+        "idle timeout parameter is not positive or larger than allowed limit",
+      );
+    }
+    if (v["server-bitrate-limit"] !== undefined) {
+      const [rate, window] = (v["server-bitrate-limit"] as string).split("/");
+      server.bitrateLimit = bitrate(rate ?? "").bitsPerSecond;
+      if (server.bitrateLimit <= 0) {
+        throw new UsageError("--server-bitrate-limit must be above 0");
+      }
+      if (window !== undefined) {
+        server.bitrateLimitWindow = integer(
+          window,
+          "server-bitrate-limit",
+          1,
+          3600,
+          "invalid time interval for calculating average data rate",
+        );
+      }
+    }
+    if (v["server-max-duration"] !== undefined) {
+      server.maxDuration = integer(
+        v["server-max-duration"] as string,
+        "server-max-duration",
+        1,
+        LIMITS.MAX_TIME,
+        "--server-max-duration must be 1 to 86400 seconds",
+      );
+    }
+    Object.assign(server, timeouts(v));
     if (v["bind"] !== undefined) server.bindAddress = v["bind"] as string;
     if (family !== undefined) server.family = family;
     return deepFreeze({ role: "server", server, output });
   }
 
   for (const name of ["one-off", "max-tests"] as const) {
+    if (v[name] !== undefined) {
+      throw new UsageError(
+        `some option you are trying to set is server only: --${name}`,
+      );
+    }
+  }
+  for (
+    const name of [
+      "daemon",
+      "pidfile",
+      "idle-timeout",
+      "server-bitrate-limit",
+      "server-max-duration",
+    ] as const
+  ) {
     if (v[name] !== undefined) {
       throw new UsageError(
         `some option you are trying to set is server only: --${name}`,
@@ -444,6 +516,16 @@ export function parseCommandLine(args: string[]): CliConfig {
     output.title = params.title;
   }
   const client: ClientConfig = { host: host as string, port, params, interval };
+  Object.assign(client, timeouts(v));
+  if (
+    client.receiveTimeoutMs !== undefined && !params.reverse &&
+    !params.bidirectional
+  ) {
+    throw new UsageError(
+      "client receive timeout is valid only in receiving mode",
+    );
+  }
+  if (v["cntl-ka"]) client.keepAlive = true;
   if (family !== undefined) client.family = family;
   if (v["bind"] !== undefined) client.bindAddress = v["bind"] as string;
   if (v["cport"] !== undefined) {
@@ -474,6 +556,31 @@ export function parseCommandLine(args: string[]): CliConfig {
   }
   if (host === "") throw new UsageError("the host name after -c is empty");
   return deepFreeze({ role: "client", client, output });
+}
+
+function timeouts(
+  v: Record<string, string | boolean | undefined>,
+): { receiveTimeoutMs?: number; sendTimeoutMs?: number } {
+  const out: { receiveTimeoutMs?: number; sendTimeoutMs?: number } = {};
+  if (v["rcv-timeout"] !== undefined) {
+    out.receiveTimeoutMs = integer(
+      v["rcv-timeout"] as string,
+      "rcv-timeout",
+      1,
+      86_400_000,
+      "receive timeout value is incorrect or not in range",
+    );
+  }
+  if (v["snd-timeout"] !== undefined) {
+    out.sendTimeoutMs = integer(
+      v["snd-timeout"] as string,
+      "snd-timeout",
+      1,
+      86_400_000,
+      "send timeout value is incorrect or not in range",
+    );
+  }
+  return out;
 }
 
 function describeParseError(error: unknown): string {

@@ -26,6 +26,8 @@ import { TextReporter } from "../report/text.ts";
 import { runClientSession } from "../session/client.ts";
 import { listen, serve } from "../session/server.ts";
 import { VERSION } from "../version.ts";
+import { closeQuietly } from "../net/conn.ts";
+import { spawnDaemon } from "./daemon.ts";
 import { type CliConfig, type OutputConfig, parseCommandLine } from "./args.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
 
@@ -67,6 +69,21 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
         `Deno ${Deno.version.deno} ${Deno.build.target}\n`,
     );
     return 0;
+  }
+  if (config.role === "server" && config.server.daemon) {
+    try {
+      spawnDaemon(args, {
+        writes: [config.output.logfile, config.server.pidfile].filter((f) =>
+          f !== undefined
+        ) as string[],
+      });
+      return 0;
+    } catch (error) {
+      io.stderr(
+        `iperf3: error - unable to become a daemon: ${describe(error)}\n`,
+      );
+      return 1;
+    }
   }
   let output: Output;
   try {
@@ -269,41 +286,25 @@ async function runServer(
     return found;
   };
   let interruptReported = false;
-  await serve(listener, {
-    ...(signal ? { signal } : {}),
-    emit: (event, test) => {
-      if (test === undefined) {
-        // The "Server listening" banner belongs to no test.
-        if (!json) reporter.handle(event);
-        return;
-      }
-      reporterFor(test).handle(event);
-      if (event.kind === "ended") reporters.delete(test);
-    },
-    interval: config.server.interval,
-    oneOff: config.server.oneOff,
-    maxTests: config.server.maxTests,
-    serverOutput: (test) => reporterFor(test).serverOutput(),
-    onTestError: (error, test) => {
-      const forTest = reporterFor(test);
-      if (
-        error instanceof InterruptedError &&
-        error.code === ERROR_CODES.IESERVERTERM
-      ) {
-        // A test cut short by our own shutdown: said once, below (text), or
-        // in that test's document (JSON).
-        interruptReported = json;
-        if (json) forTest.fail("interrupt - the server has terminated");
-        return;
-      }
-      const line = serverErrorLine(error);
-      if (json) forTest.fail(line.replace(/^iperf3: (error - )?/, ""));
-      else output.error(line);
-    },
-    ...(config.output.debug
-      ? { debug: (message) => output.line(message) }
-      : {}),
-  });
+  const pidfile = config.server.pidfile;
+  if (pidfile !== undefined) {
+    try {
+      await Deno.writeTextFile(pidfile, `${Deno.pid}\n`);
+    } catch (error) {
+      closeQuietly(listener);
+      output.error(
+        `iperf3: error - unable to write PID file: ${describe(error)}`,
+      );
+      return 1;
+    }
+  }
+  try {
+    await serveTests();
+  } finally {
+    if (pidfile !== undefined) {
+      await Deno.remove(pidfile).catch(() => {});
+    }
+  }
   if (signal?.aborted) {
     if (json) {
       if (interruptReported) return 0;
@@ -314,6 +315,59 @@ async function runServer(
     }
   }
   return 0;
+
+  async function serveTests(): Promise<void> {
+    await serve(listener, {
+      ...(signal ? { signal } : {}),
+      emit: (event, test) => {
+        if (test === undefined) {
+          // The "Server listening" banner belongs to no test.
+          if (!json) reporter.handle(event);
+          return;
+        }
+        reporterFor(test).handle(event);
+        if (event.kind === "ended") reporters.delete(test);
+      },
+      interval: config.server.interval,
+      oneOff: config.server.oneOff,
+      maxTests: config.server.maxTests,
+      keepAlive: config.server.keepAlive,
+      ...optional("receiveTimeoutMs", config.server.receiveTimeoutMs),
+      ...optional("sendTimeoutMs", config.server.sendTimeoutMs),
+      ...optional("bitrateLimit", config.server.bitrateLimit),
+      ...optional("bitrateLimitWindow", config.server.bitrateLimitWindow),
+      ...optional("maxDuration", config.server.maxDuration),
+      ...optional("idleTimeout", config.server.idleTimeout),
+      serverOutput: (test) => reporterFor(test).serverOutput(),
+      onTestError: (error, test) => {
+        const forTest = reporterFor(test);
+        if (
+          error instanceof InterruptedError &&
+          error.code === ERROR_CODES.IESERVERTERM
+        ) {
+          // A test cut short by our own shutdown: said once, below (text), or
+          // in that test's document (JSON).
+          interruptReported = json;
+          if (json) forTest.fail("interrupt - the server has terminated");
+          return;
+        }
+        const line = serverErrorLine(error);
+        if (json) forTest.fail(line.replace(/^iperf3: (error - )?/, ""));
+        else output.error(line);
+      },
+      ...(config.output.debug
+        ? { debug: (message) => output.line(message) }
+        : {}),
+    });
+  }
+}
+
+/** `{ key: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
+function optional<K extends string, V>(
+  key: K,
+  value: V | undefined,
+): { [P in K]?: V } {
+  return value === undefined ? {} : { [key]: value } as { [P in K]?: V };
 }
 
 function describe(error: unknown): string {

@@ -15,6 +15,8 @@ export interface StreamConn extends Reader, Writer {
   readonly remoteAddr: Deno.NetAddr;
   /** Sets or clears TCP_NODELAY. */
   setNoDelay(noDelay?: boolean): void;
+  /** Sets or clears SO_KEEPALIVE, where the connection supports it. */
+  setKeepAlive?(keepAlive?: boolean): void;
   /** Closes the connection; a pending read ends. Throws if already closed. */
   close(): void;
 }

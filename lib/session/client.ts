@@ -73,6 +73,12 @@ export interface ClientConfig {
   bindAddress?: string;
   /** Local port of the first data stream; stream i uses `cport + i` (`--cport`). */
   cport?: number;
+  /** End the test when receiving streams get nothing for this long (`--rcv-timeout`, ms, `-R` only). */
+  receiveTimeoutMs?: number;
+  /** End the test when sending streams get nothing out for this long (`--snd-timeout`, ms). */
+  sendTimeoutMs?: number;
+  /** TCP keepalive on the control connection (`--cntl-ka`). */
+  keepAlive?: boolean;
 }
 
 /** Options of {@linkcode runClientSession}. */
@@ -143,6 +149,7 @@ export async function runClientSession(
       stop.promise,
     );
     const ctl = control;
+    if (config.keepAlive) ctl.setKeepAlive?.(true);
     const next = () =>
       unlessAborted(traceState(readState(ctl), debug), stop.promise);
     const send = (state: number) => {
@@ -235,6 +242,8 @@ export async function runClientSession(
       role: "client",
       interval: config.interval,
       emit,
+      receiveTimeoutMs: config.receiveTimeoutMs ?? 0,
+      sendTimeoutMs: config.sendTimeoutMs ?? 0,
     });
     run = testRun;
     await expect(ctl, await next(), STATES.TEST_START);

@@ -94,6 +94,20 @@ export interface ServeOptions {
   serverOutput?: (test: number) => { text?: string; json?: unknown };
   /** Receives a trace of the control protocol (`-d`). */
   debug?: (message: string) => void;
+  /** A test whose receiving streams get nothing for this long ends (`--rcv-timeout`, ms; iperf3's default 120000). */
+  receiveTimeoutMs?: number;
+  /** A test whose sending streams get nothing out for this long ends (`--snd-timeout`, ms); off by default. */
+  sendTimeoutMs?: number;
+  /** Refuse or stop tests whose total rate is above this, in bits/s (`--server-bitrate-limit`). */
+  bitrateLimit?: number;
+  /** Seconds the measured rate is averaged over for the limit (default 5). */
+  bitrateLimitWindow?: number;
+  /** Refuse tests longer than this many seconds, and tests without a time limit (`--server-max-duration`). */
+  maxDuration?: number;
+  /** With no test running and no connection for this many seconds, a one-off server stops (`--idle-timeout`). */
+  idleTimeout?: number;
+  /** TCP keepalive on control connections (`--cntl-ka`). */
+  keepAlive?: boolean;
 }
 
 /** Options of {@linkcode listen}. */
@@ -175,7 +189,20 @@ export async function serve(
   const closeListener = () => closeQuietly(listener);
   signal.addEventListener("abort", closeListener, { once: true });
 
+  // --idle-timeout: a one-off server that nobody uses for that long stops,
+  // as iperf3's does (a looping one has no state to restart).
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const armIdle = () => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (!options.idleTimeout || !options.oneOff || active > 0) return;
+    idleTimer = setTimeout(() => {
+      if (active === 0) closeListener();
+    }, options.idleTimeout * 1000);
+  };
+
   async function handle(conn: Deno.TcpConn): Promise<void> {
+    armIdle();
     loose.add(conn);
     let cookie: string;
     try {
@@ -212,6 +239,7 @@ export async function serve(
         debug: options.debug ?? (() => {}),
         listenAddr: listener.addr,
         udpHub,
+        options,
       });
     } catch (error) {
       onTestError(
@@ -223,6 +251,7 @@ export async function serve(
     } finally {
       emit({ kind: "ended" }, test);
       active--;
+      armIdle();
       if (options.oneOff) {
         closeListener();
       } else if (!signal.aborted && active === 0) {
@@ -232,6 +261,7 @@ export async function serve(
   }
 
   emit({ kind: "listening", port, testNumber: nextTest });
+  armIdle();
   try {
     for await (const conn of listener) {
       const task = handle(conn).finally(() => tasks.delete(task));
@@ -245,6 +275,7 @@ export async function serve(
       });
     }
   } finally {
+    clearTimeout(idleTimer);
     signal.removeEventListener("abort", closeListener);
     closeListener();
     for (const conn of loose) closeQuietly(conn);
@@ -263,6 +294,8 @@ interface SessionContext {
   listenAddr: Deno.NetAddr;
   /** The server's UDP port, shared by the UDP tests that run at once. */
   udpHub: UdpHub;
+  /** The server's limits and timeouts. */
+  options: ServeOptions;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -297,6 +330,7 @@ async function runServerSession(
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
+    if (ctx.options.keepAlive) control.setKeepAlive(true);
     await send(STATES.PARAM_EXCHANGE);
     const wire = await unlessAborted(
       withTimeout(
@@ -312,6 +346,7 @@ async function runServerSession(
     debug(`received parameters ${JSON.stringify(wire)}`);
     try {
       params = decodeParams(wire);
+      checkServerLimits(params, ctx.options);
     } catch (error) {
       if (error instanceof ParamError) {
         await writeAll(
@@ -464,6 +499,11 @@ async function runServerSession(
         role: "server",
         interval: ctx.interval,
         emit,
+        receiveTimeoutMs: ctx.options.receiveTimeoutMs ??
+          DEFAULT_RECEIVE_TIMEOUT_MS,
+        sendTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
+        bitrateLimit: ctx.options.bitrateLimit ?? 0,
+        bitrateLimitWindow: ctx.options.bitrateLimitWindow ?? 5,
       });
       run = testRun;
       await send(STATES.TEST_START);
@@ -570,7 +610,24 @@ async function runServerSession(
       endUdpSetup?.();
     }
   } catch (error) {
-    if (!(error instanceof Aborted)) throw error;
+    if (!(error instanceof Aborted)) {
+      // Our own reasons for ending a running test (a timeout, the rate
+      // limit, a broken stream) are told to the client with iperf3's number,
+      // as iperf3 3.21 does; a client that broke the protocol or left is not.
+      if (
+        running && error instanceof IperfError &&
+        SERVER_ERROR_CODES.has(error.code)
+      ) {
+        await writeAll(
+          control,
+          concat(
+            encodeState(STATES.SERVER_ERROR),
+            encodeServerError(error.code, 0),
+          ),
+        ).catch(() => {});
+      }
+      throw error;
+    }
     // The server is shutting down: tell the client first (before its data
     // sockets close under it), then report what we have.
     await writeAll(control, encodeState(STATES.SERVER_TERMINATE)).catch(
@@ -607,6 +664,43 @@ async function runServerSession(
       await ctx.udpHub.release();
     }
     closeQuietly(control);
+  }
+}
+
+/** Failures the server reports to the client in SERVER_ERROR. */
+const SERVER_ERROR_CODES: ReadonlySet<number> = new Set([
+  ERROR_CODES.IENOMSG,
+  ERROR_CODES.IETOTALRATE,
+  ERROR_CODES.IESTREAMREAD,
+  ERROR_CODES.IESTREAMWRITE,
+]);
+
+/** iperf3's default receive timeout: 120 s without data ends a test. */
+export const DEFAULT_RECEIVE_TIMEOUT_MS = 120_000;
+
+/**
+ * The server's own limits on what a client may ask for (iperf3's
+ * `--server-bitrate-limit` and `--server-max-duration` checks).
+ *
+ * @throws {ParamError} IETOTALRATE or IEMAXSERVERTESTDURATION
+ */
+function checkServerLimits(p: TestParams, options: ServeOptions): void {
+  const limit = options.bitrateLimit ?? 0;
+  const streams = p.parallel * (p.bidirectional ? 2 : 1);
+  if (limit && p.bandwidth * streams > limit) {
+    throw new ParamError(
+      ERROR_CODES.IETOTALRATE,
+      `${p.bandwidth * streams} bits/s asked for, ${limit} allowed`,
+    );
+  }
+  const max = options.maxDuration ?? 0;
+  if (max && (p.time === 0 || p.time + p.omit > max)) {
+    throw new ParamError(
+      ERROR_CODES.IEMAXSERVERTESTDURATION,
+      p.time === 0
+        ? "a test without a time limit"
+        : `${p.time + p.omit} s asked for, ${max} s allowed`,
+    );
   }
 }
 

@@ -11,7 +11,7 @@
 
 import process from "node:process";
 import { delay } from "../async.ts";
-import { ERROR_CODES, osReason, StreamError } from "../errors.ts";
+import { ERROR_CODES, IperfError, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
@@ -63,6 +63,14 @@ export interface TestRunOptions {
   interval: number;
   /** Receives interval events. */
   emit: EventSink;
+  /** Fail when receiving streams get nothing for this long (`--rcv-timeout`, ms); 0 for never. */
+  receiveTimeoutMs?: number;
+  /** Fail when sending streams get nothing out for this long (`--snd-timeout`, ms); 0 for never. */
+  sendTimeoutMs?: number;
+  /** The server's limit on the test's total rate in bits/s (`--server-bitrate-limit`), 0 for none. */
+  bitrateLimit?: number;
+  /** Seconds the bitrate limit is averaged over (default 5). */
+  bitrateLimitWindow?: number;
 }
 
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
@@ -220,6 +228,7 @@ export class TestRun {
       }
     }
     this.#reporter = this.#report(this.#stopReporting.signal).catch(() => {});
+    this.#tasks.push(this.#watch(this.#stopReporting.signal).catch(() => {}));
   }
 
   /** When a timed test ends (`-t` + `-O` after TEST_START), as a `performance.now()` value; Infinity for `-n`/`-k`. */
@@ -390,6 +399,76 @@ export class TestRun {
         )
       ),
     };
+  }
+
+  /**
+   * Once a second: ends the test when receiving (or sending) streams have
+   * made no progress for the receive (send) timeout, or when the test's
+   * total rate, averaged over the window, is above the server's limit
+   * (iperf3's `--rcv-timeout`, `iperf_check_total_rate`).
+   */
+  async #watch(signal: AbortSignal): Promise<void> {
+    const o = this.#options;
+    const receiveMs = o.receiveTimeoutMs ?? 0;
+    const sendMs = o.sendTimeoutMs ?? 0;
+    const limit = o.bitrateLimit ?? 0;
+    const window = Math.max(1, Math.round(o.bitrateLimitWindow ?? 5));
+    if (!receiveMs && !sendMs && !limit) return;
+    const receivers = this.#tracked.filter((t) => !t.stream.sender);
+    const senders = this.#tracked.filter((t) => t.stream.sender);
+    const moved = (group: Tracked[]) =>
+      group.reduce((n, t) => n + t.counter.bytes + t.counter.blocks, 0);
+    let lastReceived = moved(receivers);
+    let lastSent = moved(senders);
+    let receivedAt = performance.now();
+    let sentAt = receivedAt;
+    const totals: number[] = [];
+    const tickMs = Math.min(
+      1000,
+      ...[receiveMs, sendMs].filter((x) => x > 0).map((x) => x / 4),
+    );
+    while (true) {
+      await delay(tickMs, { signal });
+      const now = performance.now();
+      const received = moved(receivers);
+      const sent = moved(senders);
+      if (received !== lastReceived) {
+        [lastReceived, receivedAt] = [received, now];
+      }
+      if (sent !== lastSent) [lastSent, sentAt] = [sent, now];
+      if (receiveMs && receivers.length && now - receivedAt > receiveMs) {
+        this.#fail(
+          new IperfError(ERROR_CODES.IENOMSG, {
+            detail: `nothing received for ${receiveMs / 1000} s`,
+          }),
+        );
+        return;
+      }
+      if (sendMs && senders.length && now - sentAt > sendMs) {
+        this.#fail(
+          new StreamError(
+            ERROR_CODES.IESTREAMWRITE,
+            senders[0]?.stream.id ?? 1,
+            {
+              detail: "Connection timed out",
+            },
+          ),
+        );
+        return;
+      }
+      if (limit) {
+        totals.push(this.#tracked.reduce((n, t) => n + t.counter.bytes, 0));
+        if (totals.length > window) {
+          const first = totals.shift() as number;
+          const last = totals[totals.length - 1] as number;
+          const bitsPerSecond = (last - first) * 8 / (window * tickMs / 1000);
+          if (bitsPerSecond > limit) {
+            this.#fail(new IperfError(ERROR_CODES.IETOTALRATE));
+            return;
+          }
+        }
+      }
+    }
   }
 
   async #report(signal: AbortSignal): Promise<void> {

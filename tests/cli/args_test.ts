@@ -114,6 +114,8 @@ Deno.test("parseCommandLine() reads the server flags", () => {
       bindAddress: "127.0.0.1",
       family: 4,
       maxTests: 8,
+      daemon: false,
+      keepAlive: false,
     },
     output: {
       format: "a",
@@ -224,6 +226,62 @@ Deno.test("parseCommandLine() gives UDP iperf3's defaults and reads its flags", 
     /--dont-fragment is not supported.*don't-fragment flag/,
   );
   usageError(["-c", "h", "-u", "-b", "1M/1001"], /burst/i);
+});
+
+Deno.test("parseCommandLine() reads the server's limits and timeouts", () => {
+  const config = parseCommandLine([
+    "-s",
+    "-D",
+    "-I",
+    "/tmp/x.pid",
+    "--idle-timeout",
+    "30",
+    "--server-bitrate-limit",
+    "100M/10",
+    "--server-max-duration",
+    "60",
+    "--rcv-timeout",
+    "5000",
+    "--snd-timeout",
+    "7000",
+    "--cntl-ka",
+  ]);
+  assert.equal(config.role, "server");
+  if (config.role !== "server") return;
+  const s = config.server;
+  assert.deepEqual(
+    [
+      s.daemon,
+      s.pidfile,
+      s.idleTimeout,
+      s.bitrateLimit,
+      s.bitrateLimitWindow,
+      s.maxDuration,
+      s.receiveTimeoutMs,
+      s.sendTimeoutMs,
+      s.keepAlive,
+    ],
+    [true, "/tmp/x.pid", 30, 100_000_000, 10, 60, 5000, 7000, true],
+  );
+  usageError(["-s", "--cntl-ka=10/5/3"], /--cntl-ka takes no values/);
+  usageError(
+    ["-c", "h", "--rcv-timeout", "100"],
+    /valid only in receiving mode/,
+  );
+  usageError(["-c", "h", "-D"], /server only: --daemon/);
+  usageError(["-s", "--idle-timeout", "0"], /idle timeout parameter/);
+  const client = parseCommandLine([
+    "-c",
+    "h",
+    "-R",
+    "--rcv-timeout",
+    "100",
+    "--cntl-ka",
+  ]);
+  assert.ok(
+    client.role === "client" && client.client.receiveTimeoutMs === 100 &&
+      client.client.keepAlive,
+  );
 });
 
 Deno.test("parseCommandLine() reads --max-tests", () => {
