@@ -328,7 +328,8 @@ function randomInput(rng: Rng): Uint8Array {
     }
     if (rng.chance(0.5)) cookie[rng.int(0, COOKIE_SIZE - 1)] = rng.int(0, 255);
     const tail = rng.bytes(rng.int(0, 300 - COOKIE_SIZE));
-    return concat(cookie.subarray(0, rng.int(0, COOKIE_SIZE)), tail);
+    const kept = rng.chance(0.6) ? COOKIE_SIZE : rng.int(0, COOKIE_SIZE);
+    return concat(cookie.subarray(0, kept), tail);
   }
   // A small length field and JSON-ish tokens (some of them are objects).
   let text = rng.chance(0.7) ? "{" : "";
