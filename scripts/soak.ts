@@ -99,7 +99,16 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await serverFigures(server.pid);
   const started = performance.now();
-  const failures = await runTests(port, 20, TESTS);
+  let failures = 0;
+  for (let done = 0; done < TESTS; done += 500) {
+    failures += await runTests(port, 20 + done, Math.min(500, TESTS - done));
+    const now = await serverFigures(server.pid);
+    print(
+      `after ${Math.min(done + 500, TESTS)} tests: fds ${now.fds}, RSS ${
+        (now.rssKiB / 1024).toFixed(1)
+      } MiB`,
+    );
+  }
   const seconds = (performance.now() - started) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const after = await serverFigures(server.pid);
