@@ -9,7 +9,7 @@
 import type { Role, SessionEvent } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
-import type { TestSummary } from "../stats/summary.ts";
+import { NO_UDP, type TestSummary, udpGroupTotals } from "../stats/summary.ts";
 import { formatCJson, formatCJsonCompact } from "./cjson.ts";
 import type { BufferDefaults } from "./system_info.ts";
 
@@ -379,30 +379,19 @@ export class JsonReporter {
     end["streams"] = streams;
     const parallel = this.#params?.parallel ?? 1;
     for (const mustSend of this.#groups()) {
-      let totalSent = 0;
-      let totalReceived = 0;
-      let lost = 0;
-      let jitter = 0;
-      let packets = 0;
-      let senderPackets = 0;
-      let receiverPackets = 0;
-      for (const s of sum.streams.filter((s) => s.sender === mustSend)) {
-        const u = s.udp ??
-          {
-            senderPackets: 0,
-            receiverPackets: 0,
-            lost: 0,
-            outOfOrder: 0,
-            jitter: 0,
-          };
-        totalSent += s.bytesSent;
-        totalReceived += s.bytesReceived;
-        lost += u.lost;
-        jitter += u.jitter;
+      const group = sum.streams.filter((s) => s.sender === mustSend);
+      const {
+        bytesSent: totalSent,
+        bytesReceived: totalReceived,
+        lost,
+        jitterSum: jitter,
+        packets,
+        senderPackets,
+        receiverPackets,
+      } = udpGroupTotals(group);
+      for (const s of group) {
+        const u = s.udp ?? NO_UDP;
         const count = u.senderPackets || u.receiverPackets;
-        packets += count;
-        senderPackets += u.senderPackets;
-        receiverPackets += u.receiverPackets;
         // One merged object per stream: the sender's bytes and count, the
         // receiver's loss and jitter (iperf3's "hysterical raisins").
         streams.push({

@@ -9,7 +9,7 @@
 import type { Endpoint, Role, SessionEvent } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
-import type { TestSummary } from "../stats/summary.ts";
+import { NO_UDP, type TestSummary, udpGroupTotals } from "../stats/summary.ts";
 import { formatFixed, formatG } from "../printf.ts";
 import { formatUnit, type UnitFormat } from "../units.ts";
 import { formatCJson } from "./cjson.ts";
@@ -409,29 +409,17 @@ export class TextReporter {
     for (const mustSend of this.#groups()) {
       const tag = this.#roleTag(mustSend);
       const group = sum.streams.filter((s) => s.sender === mustSend);
-      let totalSent = 0;
-      let totalReceived = 0;
-      let lost = 0;
-      let jitter = 0;
-      let packets = 0;
-      let senderPackets = 0;
-      let receiverPackets = 0;
+      const {
+        bytesSent: totalSent,
+        bytesReceived: totalReceived,
+        lost,
+        jitterSum: jitter,
+        packets,
+        senderPackets,
+        receiverPackets,
+      } = udpGroupTotals(group);
       for (const s of group) {
-        const u = s.udp ??
-          {
-            senderPackets: 0,
-            receiverPackets: 0,
-            lost: 0,
-            outOfOrder: 0,
-            jitter: 0,
-          };
-        totalSent += s.bytesSent;
-        totalReceived += s.bytesReceived;
-        lost += u.lost;
-        jitter += u.jitter;
-        packets += u.senderPackets || u.receiverPackets;
-        senderPackets += u.senderPackets;
-        receiverPackets += u.receiverPackets;
+        const u = s.udp ?? NO_UDP;
         if (server && !s.sender) {
           if (this.#verbose) {
             this.#write(`${id(s.socket)} (sender statistics not available)`);

@@ -201,3 +201,59 @@ export function summarize(input: SummaryInput): TestSummary {
   }
   return summary;
 }
+
+/** A direction's UDP totals, as iperf3's summary adds them up. */
+export interface UdpGroupTotals {
+  /** Bytes the senders sent. */
+  bytesSent: number;
+  /** Bytes the receivers received. */
+  bytesReceived: number;
+  /** Datagrams lost. */
+  lost: number;
+  /** The streams' jitter added up, in seconds (iperf3 divides by `-P`). */
+  jitterSum: number;
+  /** Per stream the sender's count, or the receiver's where that is unknown: iperf3's `total_packets`. */
+  packets: number;
+  /** Datagrams sent. */
+  senderPackets: number;
+  /** Datagrams the receivers counted. */
+  receiverPackets: number;
+}
+
+/** A UDP stream's figures when it has none (a TCP stream). */
+export const NO_UDP: UdpSummary = {
+  senderPackets: 0,
+  receiverPackets: 0,
+  lost: 0,
+  outOfOrder: 0,
+  jitter: 0,
+};
+
+/**
+ * Adds up one direction's UDP streams the way iperf3's summary does.
+ *
+ * @param streams the streams of one direction
+ * @returns the totals
+ */
+export function udpGroupTotals(streams: StreamSummary[]): UdpGroupTotals {
+  const t: UdpGroupTotals = {
+    bytesSent: 0,
+    bytesReceived: 0,
+    lost: 0,
+    jitterSum: 0,
+    packets: 0,
+    senderPackets: 0,
+    receiverPackets: 0,
+  };
+  for (const s of streams) {
+    const u = s.udp ?? NO_UDP;
+    t.bytesSent += s.bytesSent;
+    t.bytesReceived += s.bytesReceived;
+    t.lost += u.lost;
+    t.jitterSum += u.jitter;
+    t.packets += u.senderPackets || u.receiverPackets;
+    t.senderPackets += u.senderPackets;
+    t.receiverPackets += u.receiverPackets;
+  }
+  return t;
+}
