@@ -6,7 +6,16 @@
  */
 
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
+import { setImmediate } from "node:timers";
 import type { Reader } from "../net/io.ts";
+
+/**
+ * How often the loop yields to the event loop, in milliseconds. A read of
+ * data already buffered completes without returning to Deno's event loop,
+ * so a receiver that never waits would hold off every other socket and
+ * timer of the process (other tests' streams, UDP, control messages).
+ */
+const YIELD_EVERY_MS = 0.5;
 
 /** Options of {@linkcode runTcpReceiver}. */
 export interface TcpReceiverOptions {
@@ -31,9 +40,15 @@ export async function runTcpReceiver(
   options: TcpReceiverOptions,
 ): Promise<void> {
   const { buffer, counter, budget } = options;
+  let lastYieldMs = performance.now();
   while (true) {
     const n = await conn.read(buffer);
     if (n === null) return;
+    const now = performance.now();
+    if (now - lastYieldMs > YIELD_EVERY_MS) {
+      lastYieldMs = now;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (counter.counting) {
       counter.bytes += n;
       counter.blocks++;
