@@ -251,7 +251,14 @@ async function main(): Promise<void> {
     await Deno.remove(tmp, { recursive: true }).catch(() => undefined);
   }
 
-  const { table, rows } = summarize(runs, rss);
+  print("\nDeno's own socket ceiling (scripts/bare_loop.ts, no protocol):");
+  const bare = await bareLoops(seconds);
+  print(
+    `  TCP ${bare.tcpGbit?.toFixed(2) ?? "n/a"} Gbit/s, UDP ${
+      bare.udpReceived?.toFixed(0) ?? "n/a"
+    } datagrams/s received`,
+  );
+  const { table, rows } = summarize(runs, rss, bare);
   print("");
   print(table);
 
@@ -278,6 +285,7 @@ async function main(): Promise<void> {
         },
         summary: rows,
         serverRss: rss,
+        bareLoops: bare,
         runs,
         failures,
       },
@@ -702,9 +710,38 @@ interface SummaryRow {
   met: boolean | null;
 }
 
+/** Deno's bare loops from this run: what its socket layer moves with no protocol at all. */
+interface BareFigures {
+  tcpGbit: number | null;
+  udpReceived: number | null;
+}
+
+/** Runs scripts/bare_loop.ts (each side its own process) and reads its two lines. */
+async function bareLoops(seconds: number): Promise<BareFigures> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--unstable-net",
+      new URL("./bare_loop.ts", import.meta.url).pathname,
+    ],
+    env: { BARE_SECONDS: String(seconds) },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const tcp = /TCP loop[^:]*: ([\d.]+) Gbit\/s/.exec(text)?.[1];
+  const udp = /received (\d+)\/s/.exec(text)?.[1];
+  return {
+    tcpGbit: tcp === undefined ? null : Number(tcp),
+    udpReceived: udp === undefined ? null : Number(udp),
+  };
+}
+
 function summarize(
   runs: RunFigures[],
   rss: RssFigures,
+  bare: BareFigures,
 ): { table: string; rows: SummaryRow[] } {
   const rows: SummaryRow[] = [];
   const pick = (
@@ -782,6 +819,14 @@ function summarize(
   for (const x of CROSS) {
     add(x.label, "Gbit/s", iperf3Tcp1, pick(x.id, x.client, x.server, gbit));
   }
+  // The ceiling: Deno's bare loops against iperf3's figures of the same run.
+  add("Deno bare TCP loop (no protocol)", "Gbit/s", iperf3Tcp1, bare.tcpGbit);
+  add(
+    "Deno bare UDP loop (no protocol), 1460 bytes",
+    "datagrams/s received",
+    pick("udpMax", "iperf3", "iperf3", (r) => r.datagramsPerSecond),
+    bare.udpReceived,
+  );
   for (const c of CASES) {
     const cpu = (r: RunFigures) => r.cpuPerGb.total;
     add(
