@@ -1,32 +1,47 @@
 /**
  * iperf-ts: an iperf3-compatible network throughput tester for Deno.
  *
- * The library API runs the same client and server as the `iperf3`-compatible
- * command in `main.ts`.
+ * `runClient()` runs a test against any iperf3 3.x server (or an iperf-ts
+ * one) and gives its intervals as they happen and the whole `-J` document at
+ * the end; `startServer()` serves iperf3 and iperf-ts clients. The lower
+ * layers (`runClientSession`, `serve`, the reporters) are exported too.
  *
  * @example Usage
  * ```ts
- * import { listen, runClientSession, serve, tcpTestParams } from "./mod.ts";
+ * import { runClient, startServer } from "./mod.ts";
  *
- * const controller = new AbortController();
- * const listener = listen({ hostname: "127.0.0.1", port: 0 });
- * const server = serve(listener, { signal: controller.signal });
- * const outcome = await runClientSession({
- *   host: "127.0.0.1",
- *   port: listener.addr.port,
- *   interval: 0,
- *   params: tcpTestParams({ time: 0, bytes: 10 * 1024 * 1024 }),
- * });
- * controller.abort();
- * await server;
- * if ((outcome.summary.streams[0]?.bytesSent ?? 0) < 10 * 1024 * 1024) {
- *   throw new Error("short transfer");
- * }
+ * await using server = await startServer({ hostname: "127.0.0.1", port: 0 });
+ * const run = runClient({ host: "127.0.0.1", port: server.port, bytes: 8 * 1024 * 1024 });
+ * const doc = await run.result;
+ * const received = doc.end.sum_received?.bytes ?? 0;
+ * if (received < 8 * 1024 * 1024) throw new Error(`short transfer: ${received}`);
  * ```
  *
  * @module
  */
 
+export {
+  type ClientOptions,
+  type ClientRun,
+  runClient,
+  type ServerHandle,
+  type ServerOptions,
+  startServer,
+} from "./lib/api.ts";
+export type {
+  IperfJson,
+  JsonConnected,
+  JsonEnd,
+  JsonEndFigures,
+  JsonEndStream,
+  JsonFigures,
+  JsonInterval,
+  JsonIntervalStream,
+  JsonIntervalSum,
+  JsonStart,
+  JsonTestStart,
+} from "./lib/report/json_types.ts";
+export { VERSION } from "./lib/version.ts";
 export {
   type ClientConfig,
   type ClientOutcome,

@@ -27,6 +27,12 @@ export class UdpSocket implements Disposable {
    * @returns the socket
    */
   static bind(hostname: string, port: number): UdpSocket {
+    if (typeof Deno.listenDatagram !== "function") {
+      // Run from a URL, deno.json's "unstable" setting does not apply.
+      throw new TypeError(
+        "UDP needs Deno's --unstable-net flag (deno run --unstable-net ...)",
+      );
+    }
     return new UdpSocket(
       Deno.listenDatagram({ hostname, port, transport: "udp" }),
     );

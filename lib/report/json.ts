@@ -30,6 +30,8 @@ export interface JsonReporterOptions {
   systemInfo: string;
   /** The kernel's default socket buffers, when known (`sndbuf_actual`, `rcvbuf_actual`). */
   buffers?: BufferDefaults | undefined;
+  /** Called with each `intervals[]` element as it is built. */
+  onInterval?: (interval: JsonObject) => void;
 }
 
 /** Builds one `-J` document per test from session events. */
@@ -120,6 +122,7 @@ export class JsonReporter {
         const interval = this.#interval(event.report);
         this.#intervals.push(interval);
         this.#emitLine("interval", interval);
+        this.#options.onInterval?.(interval);
         break;
       }
       case "summary":

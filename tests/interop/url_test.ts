@@ -1,0 +1,145 @@
+/**
+ * `deno run <url>/main.ts` straight from a web server, with an empty Deno
+ * cache, against the real iperf3: every import must resolve over HTTP (the
+ * checkout is served on 127.0.0.1 and the child runs in an empty directory).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { freePort, interopTest, Iperf3, LOOPBACK, sleep } from "./_iperf3.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** Serves the checkout read-only on 127.0.0.1; records every path asked for. */
+function serveCheckout(): {
+  url: string;
+  requested: string[];
+  server: Deno.HttpServer;
+} {
+  const requested: string[] = [];
+  const server = Deno.serve(
+    { hostname: LOOPBACK, port: 0, onListen: () => {} },
+    async (req) => {
+      const path = decodeURIComponent(new URL(req.url).pathname);
+      requested.push(path);
+      if (path.includes("..")) return new Response("no", { status: 403 });
+      try {
+        const body = await Deno.readFile(new URL(`.${path}`, ROOT));
+        return new Response(body, {
+          headers: { "content-type": "application/typescript" },
+        });
+      } catch {
+        return new Response("not found", { status: 404 });
+      }
+    },
+  );
+  return { url: `http://${LOOPBACK}:${server.addr.port}`, requested, server };
+}
+
+async function denoRun(
+  args: string[],
+  cwd: string,
+  denoDir: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command("deno", {
+    args,
+    cwd,
+    env: { DENO_DIR: denoDir, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+interopTest(
+  "deno run <url>/main.ts with a cold cache tests against iperf3 -s",
+  async () => {
+    const { url, requested, server } = serveCheckout();
+    const empty = await Deno.makeTempDir({ prefix: "iperf-ts-url-" });
+    try {
+      const port = freePort();
+      await using iperf3 = new Iperf3([
+        "-s",
+        "-1",
+        "-B",
+        LOOPBACK,
+        "-p",
+        String(port),
+      ]);
+      await sleep(200);
+      const run = await denoRun(
+        [
+          "run",
+          "--no-lock",
+          "--unstable-net",
+          `--allow-net=${LOOPBACK}`,
+          `--allow-import=${LOOPBACK}:${new URL(url).port}`,
+          `${url}/main.ts`,
+          "-c",
+          LOOPBACK,
+          "-p",
+          String(port),
+          "-t",
+          "1",
+          "-J",
+        ],
+        empty,
+        `${empty}/deno_dir`,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      const doc = JSON.parse(run.stdout);
+      assert.equal(doc.error, undefined);
+      assert.ok(doc.end.sum_received.bytes > 0);
+      assert.equal((await iperf3.wait()).code, 0);
+      // Every module came over HTTP, from main.ts down to the session code.
+      assert.ok(requested.includes("/main.ts"));
+      assert.ok(requested.some((p) => p === "/lib/session/client.ts"));
+      assert.ok(!requested.some((p) => p.startsWith("/tests/")));
+    } finally {
+      await server.shutdown();
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
+);
+
+interopTest(
+  "deno run <url>/main.ts without --allow-net fails with one line, no stack trace",
+  async () => {
+    const { url, server } = serveCheckout();
+    const empty = await Deno.makeTempDir({ prefix: "iperf-ts-url-" });
+    try {
+      const run = await denoRun(
+        [
+          "run",
+          "--no-lock",
+          "--no-prompt",
+          "--unstable-net",
+          `--allow-import=${LOOPBACK}:${new URL(url).port}`,
+          `${url}/main.ts`,
+          "-c",
+          LOOPBACK,
+          "-t",
+          "1",
+        ],
+        empty,
+        `${empty}/deno_dir`,
+      );
+      assert.equal(run.code, 1);
+      const lines = run.stderr.trimEnd().split("\n").filter((l) =>
+        !/^(Download|Warning)/.test(l)
+      );
+      assert.equal(lines.length, 1, run.stderr);
+      assert.match(lines[0] ?? "", /^iperf3: error - .*--allow-net/);
+    } finally {
+      await server.shutdown();
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
+);
