@@ -81,6 +81,27 @@ export interface ServerConfig {
   sendTimeoutMs?: number;
   /** TCP keepalive on control connections (`--cntl-ka`). */
   keepAlive: boolean;
+  /** Credentials required: the key and users files (read by the caller). */
+  auth?: {
+    /** `--rsa-private-key-path`. */
+    privateKeyPath: string;
+    /** `--authorized-users-path`. */
+    usersPath: string;
+    /** `--time-skew-threshold`, seconds. */
+    skew: number;
+    /** `--use-pkcs1-padding`. */
+    pkcs1: boolean;
+  };
+}
+
+/** A client's credentials (the password comes from IPERF3_PASSWORD or a prompt). */
+export interface ClientAuthConfig {
+  /** `--username`. */
+  username: string;
+  /** `--rsa-public-key-path`. */
+  publicKeyPath: string;
+  /** `--use-pkcs1-padding`. */
+  pkcs1: boolean;
 }
 
 /** What the command line asks for, tagged by `role`. */
@@ -89,6 +110,7 @@ export type CliConfig =
     readonly role: "client";
     readonly client: ClientConfig;
     readonly output: OutputConfig;
+    readonly auth?: ClientAuthConfig;
   }
   | {
     readonly role: "server";
@@ -149,6 +171,12 @@ const OPTIONS = {
   "rcv-timeout": { type: "string" },
   "snd-timeout": { type: "string" },
   "cntl-ka": { type: "boolean" },
+  "username": { type: "string" },
+  "rsa-public-key-path": { type: "string" },
+  "rsa-private-key-path": { type: "string" },
+  "authorized-users-path": { type: "string" },
+  "time-skew-threshold": { type: "string" },
+  "use-pkcs1-padding": { type: "boolean" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
@@ -183,27 +211,6 @@ const NOT_YET: Record<string, OptionSpec & { why: string }> = {
     type: "boolean",
     why:
       "Deno cannot set the IPv4 don't-fragment flag on its UDP sockets (issue #9 adds socket options through FFI)",
-  },
-  "username": { type: "string", why: "authentication comes with issue #8" },
-  "rsa-public-key-path": {
-    type: "string",
-    why: "authentication comes with issue #8",
-  },
-  "rsa-private-key-path": {
-    type: "string",
-    why: "authentication comes with issue #8",
-  },
-  "authorized-users-path": {
-    type: "string",
-    why: "authentication comes with issue #8",
-  },
-  "time-skew-threshold": {
-    type: "string",
-    why: "authentication comes with issue #8",
-  },
-  "use-pkcs1-padding": {
-    type: "boolean",
-    why: "authentication comes with issue #8",
   },
   "affinity": { type: "string", short: "A", why: "Deno cannot pin CPUs" },
   "file": {
@@ -242,6 +249,8 @@ const CLIENT_ONLY = [
   "udp",
   "udp-counters-64bit",
   "pacing-timer",
+  "username",
+  "rsa-public-key-path",
 ] as const;
 
 /**
@@ -404,6 +413,31 @@ export function parseCommandLine(args: string[]): CliConfig {
       );
     }
     Object.assign(server, timeouts(v));
+    const key = v["rsa-private-key-path"] as string | undefined;
+    const users = v["authorized-users-path"] as string | undefined;
+    if ((key === undefined) !== (users === undefined)) {
+      throw new UsageError(
+        "you must specify a path to a valid RSA private key and a user credential file",
+      );
+    }
+    if (key !== undefined && users !== undefined) {
+      server.auth = {
+        privateKeyPath: key,
+        usersPath: users,
+        skew: v["time-skew-threshold"] === undefined ? 10 : integer(
+          v["time-skew-threshold"] as string,
+          "time-skew-threshold",
+          1,
+          86400,
+          "skew threshold must be a positive number",
+        ),
+        pkcs1: v["use-pkcs1-padding"] === true,
+      };
+    } else if (v["time-skew-threshold"] !== undefined) {
+      throw new UsageError(
+        "--time-skew-threshold goes with --rsa-private-key-path",
+      );
+    }
     if (v["bind"] !== undefined) server.bindAddress = v["bind"] as string;
     if (family !== undefined) server.family = family;
     return deepFreeze({ role: "server", server, output });
@@ -555,6 +589,34 @@ export function parseCommandLine(args: string[]): CliConfig {
     );
   }
   if (host === "") throw new UsageError("the host name after -c is empty");
+  for (
+    const name of [
+      "rsa-private-key-path",
+      "authorized-users-path",
+      "time-skew-threshold",
+    ] as const
+  ) {
+    if (v[name] !== undefined) {
+      throw new UsageError(
+        `some option you are trying to set is server only: --${name}`,
+      );
+    }
+  }
+  const user = v["username"] as string | undefined;
+  const publicKey = v["rsa-public-key-path"] as string | undefined;
+  if ((user === undefined) !== (publicKey === undefined)) {
+    throw new UsageError(
+      "you must specify a username, password, and path to a valid RSA public key",
+    );
+  }
+  if (user !== undefined && publicKey !== undefined) {
+    const auth: ClientAuthConfig = {
+      username: user,
+      publicKeyPath: publicKey,
+      pkcs1: v["use-pkcs1-padding"] === true,
+    };
+    return deepFreeze({ role: "client", client, output, auth });
+  }
   return deepFreeze({ role: "client", client, output });
 }
 

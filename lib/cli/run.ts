@@ -28,7 +28,21 @@ import { listen, serve } from "../session/server.ts";
 import { VERSION } from "../version.ts";
 import { closeQuietly } from "../net/conn.ts";
 import { spawnDaemon } from "./daemon.ts";
-import { type CliConfig, type OutputConfig, parseCommandLine } from "./args.ts";
+import { readPassword } from "./password.ts";
+import {
+  assertPrivateKey,
+  assertPublicKey,
+  makeAuthToken,
+  parseUsersFile,
+} from "../auth.ts";
+import type { ServerAuth } from "../session/server.ts";
+import {
+  type CliConfig,
+  type ClientAuthConfig,
+  type OutputConfig,
+  parseCommandLine,
+  type ServerConfig,
+} from "./args.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
 
 export { VERSION };
@@ -218,7 +232,16 @@ async function runClient(
   const reporter = makeReporter(config, output);
   const json = config.output.json;
   try {
-    await runClientSession(config.client, {
+    const client = config.auth
+      ? {
+        ...config.client,
+        params: {
+          ...config.client.params,
+          authToken: await clientToken(config.auth),
+        },
+      }
+      : config.client;
+    await runClientSession(client, {
       ...(signal ? { signal } : {}),
       emit: (event) => reporter.handle(event),
       ...(config.output.debug
@@ -286,6 +309,16 @@ async function runServer(
     return found;
   };
   let interruptReported = false;
+  let auth: ServerAuth | undefined;
+  if (config.server.auth) {
+    try {
+      auth = await serverAuth(config.server.auth);
+    } catch (error) {
+      closeQuietly(listener);
+      output.error(`iperf3: error - ${describe(error)}`);
+      return 1;
+    }
+  }
   const pidfile = config.server.pidfile;
   if (pidfile !== undefined) {
     try {
@@ -332,6 +365,7 @@ async function runServer(
       oneOff: config.server.oneOff,
       maxTests: config.server.maxTests,
       keepAlive: config.server.keepAlive,
+      ...optional("auth", auth),
       ...optional("receiveTimeoutMs", config.server.receiveTimeoutMs),
       ...optional("sendTimeoutMs", config.server.sendTimeoutMs),
       ...optional("bitrateLimit", config.server.bitrateLimit),
@@ -360,6 +394,54 @@ async function runServer(
         : {}),
     });
   }
+}
+
+/** The client's `authtoken` (iperf3 `encode_auth_setting`). */
+async function clientToken(auth: ClientAuthConfig): Promise<string> {
+  const pem = await readKeyFile(auth.publicKeyPath, "RSA public key");
+  assertKey(() => assertPublicKey(pem), auth.publicKeyPath);
+  const password = await readPassword();
+  return makeAuthToken(auth.username, password, pem, { pkcs1: auth.pkcs1 });
+}
+
+/** The server's key and users, read and checked once at start. */
+async function serverAuth(
+  auth: NonNullable<ServerConfig["auth"]>,
+): Promise<ServerAuth> {
+  const pem = await readKeyFile(auth.privateKeyPath, "RSA private key");
+  assertKey(() => assertPrivateKey(pem), auth.privateKeyPath);
+  const users = parseUsersFile(
+    await readKeyFile(auth.usersPath, "authorized users"),
+  );
+  if (users.size === 0) {
+    throw new Error(
+      `the authorized users file "${auth.usersPath}" lists no users`,
+    );
+  }
+  return { privateKeyPem: pem, users, skew: auth.skew, pkcs1: auth.pkcs1 };
+}
+
+async function readKeyFile(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    throw new Error(`cannot read the ${what} file "${path}": ${osText(error)}`);
+  }
+}
+
+function assertKey(check: () => void, path: string): void {
+  try {
+    check();
+  } catch (error) {
+    throw new Error(`"${path}" is ${describe(error)}`);
+  }
+}
+
+function osText(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "No such file or directory";
+  if (error instanceof Deno.errors.PermissionDenied) return "Permission denied";
+  if (error instanceof Deno.errors.NotCapable) return "needs --allow-read";
+  return describe(error);
 }
 
 /** `{ key: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */

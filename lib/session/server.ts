@@ -47,6 +47,7 @@ import {
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
+import { checkAuthToken } from "../auth.ts";
 import { UDP_CONNECT_REPLY } from "../protocol/udp_header.ts";
 import {
   type DataStream,
@@ -108,6 +109,20 @@ export interface ServeOptions {
   idleTimeout?: number;
   /** TCP keepalive on control connections (`--cntl-ka`). */
   keepAlive?: boolean;
+  /** Require credentials (`--rsa-private-key-path`, `--authorized-users-path`). */
+  auth?: ServerAuth;
+}
+
+/** What the server needs to check credentials. */
+export interface ServerAuth {
+  /** The RSA private key, PEM. */
+  privateKeyPem: string;
+  /** User name to sha256 hex of `{user}password`. */
+  users: ReadonlyMap<string, string>;
+  /** Allowed clock difference in seconds (`--time-skew-threshold`, default 10). */
+  skew?: number;
+  /** PKCS#1 v1.5 padding instead of OAEP (`--use-pkcs1-padding`). */
+  pkcs1?: boolean;
 }
 
 /** Options of {@linkcode listen}. */
@@ -228,6 +243,7 @@ export async function serve(
     loose.delete(conn);
     active++;
     const test = nextTest++;
+    let refusedAuth = false;
     try {
       await runServerSession(conn, cookie, {
         signal,
@@ -242,6 +258,9 @@ export async function serve(
         options,
       });
     } catch (error) {
+      // iperf3: a refused authentication does not count as the one test.
+      refusedAuth = error instanceof IperfError &&
+        error.code === ERROR_CODES.IEAUTHTEST;
       onTestError(
         error instanceof Aborted
           ? new InterruptedError(ERROR_CODES.IESERVERTERM)
@@ -252,7 +271,7 @@ export async function serve(
       emit({ kind: "ended" }, test);
       active--;
       armIdle();
-      if (options.oneOff) {
+      if (options.oneOff && !refusedAuth) {
         closeListener();
       } else if (!signal.aborted && active === 0) {
         emit({ kind: "listening", port, testNumber: nextTest });
@@ -347,6 +366,7 @@ async function runServerSession(
     try {
       params = decodeParams(wire);
       checkServerLimits(params, ctx.options);
+      checkCredentials(params, ctx.options.auth, debug);
     } catch (error) {
       if (error instanceof ParamError) {
         await writeAll(
@@ -665,6 +685,26 @@ async function runServerSession(
     }
     closeQuietly(control);
   }
+}
+
+/**
+ * A server with `--rsa-private-key-path` refuses a test without good
+ * credentials: SERVER_ERROR with iperf3's 142, "test authorization failed".
+ *
+ * @throws {ParamError} IEAUTHTEST, with the reason for the server's log
+ */
+function checkCredentials(
+  p: TestParams,
+  auth: ServerAuth | undefined,
+  debug: (message: string) => void,
+): void {
+  if (!auth) return;
+  const check = checkAuthToken(p.authToken, auth.privateKeyPem, auth.users, {
+    ...(auth.skew === undefined ? {} : { skew: auth.skew }),
+    ...(auth.pkcs1 ? { pkcs1: true } : {}),
+  });
+  if (!check.ok) throw new ParamError(ERROR_CODES.IEAUTHTEST, check.reason);
+  debug(`Authentication succeeded for user '${check.user}' ts ${check.ts}`);
 }
 
 /** Failures the server reports to the client in SERVER_ERROR. */

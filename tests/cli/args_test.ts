@@ -284,6 +284,50 @@ Deno.test("parseCommandLine() reads the server's limits and timeouts", () => {
   );
 });
 
+Deno.test("parseCommandLine() reads the authentication flags and wants them in pairs", () => {
+  const client = parseCommandLine([
+    "-c",
+    "h",
+    "--username",
+    "mario",
+    "--rsa-public-key-path",
+    "pub.pem",
+    "--use-pkcs1-padding",
+  ]);
+  assert.ok(client.role === "client");
+  assert.deepEqual(client.role === "client" && client.auth, {
+    username: "mario",
+    publicKeyPath: "pub.pem",
+    pkcs1: true,
+  });
+  const server = parseCommandLine([
+    "-s",
+    "--rsa-private-key-path",
+    "priv.pem",
+    "--authorized-users-path",
+    "users.csv",
+    "--time-skew-threshold",
+    "30",
+  ]);
+  assert.ok(server.role === "server");
+  assert.deepEqual(server.role === "server" && server.server.auth, {
+    privateKeyPath: "priv.pem",
+    usersPath: "users.csv",
+    skew: 30,
+    pkcs1: false,
+  });
+  usageError(
+    ["-c", "h", "--username", "mario"],
+    /you must specify a username, password, and path to a valid RSA public key/,
+  );
+  usageError(
+    ["-s", "--rsa-private-key-path", "p"],
+    /you must specify a path to a valid RSA private key and a user credential file/,
+  );
+  usageError(["-s", "--username", "x"], /client only/);
+  usageError(["-c", "h", "--authorized-users-path", "u"], /server only/);
+});
+
 Deno.test("parseCommandLine() reads --max-tests", () => {
   const config = parseCommandLine(["-s", "--max-tests", "1"]);
   assert.ok(config.role === "server" && config.server.maxTests === 1);

@@ -188,3 +188,61 @@ Deno.test("runCli() --cntl-ka runs a normal test with keepalive on the control c
     assert.match(stdout, /iperf Done\.\n$/);
   }, { keepAlive: true });
 });
+
+Deno.test("serve() with credentials answers a malformed or missing token with SERVER_ERROR 142, and goes on", async () => {
+  const { generateKeyPairSync } = await import("node:crypto");
+  const { privateKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+  });
+  await withServer(async (server) => {
+    for (
+      const extra of [{ authtoken: "garbage" }, {
+        authtoken: btoa("x".repeat(256)),
+      }, {}]
+    ) {
+      const control = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: server.port,
+      });
+      try {
+        await writeAll(control, encodeCookie(makeCookie()));
+        assert.equal(await readState(control), STATES.PARAM_EXCHANGE);
+        await writeAll(
+          control,
+          encodeJsonFrame({
+            tcp: true,
+            time: 1,
+            parallel: 1,
+            len: 131072,
+            ...extra,
+          }),
+        );
+        assert.equal(await readState(control), STATES.SERVER_ERROR);
+        assert.equal(
+          (await readServerErrorPayload(control)).code,
+          ERROR_CODES.IEAUTHTEST,
+        );
+      } finally {
+        control.close();
+      }
+    }
+    await assert.rejects(
+      runClientSession({
+        host: "127.0.0.1",
+        port: server.port,
+        interval: 0,
+        params: tcpParams({ time: 1 }),
+      }),
+      (error: unknown) =>
+        error instanceof ServerError &&
+        error.iperfText === "test authorization failed",
+    );
+  }, {
+    auth: {
+      privateKeyPem: privateKey,
+      users: new Map([["mario", "0".repeat(64)]]),
+    },
+  });
+});
