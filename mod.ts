@@ -43,6 +43,16 @@ export type {
 } from "./lib/report/json_types.ts";
 export { VERSION } from "./lib/version.ts";
 export {
+  type AuthCheck,
+  type AuthPaddingOptions,
+  checkAuthToken,
+  type CheckTokenOptions,
+  credentialHash,
+  makeAuthToken,
+  type MakeTokenOptions,
+  parseUsersFile,
+} from "./lib/auth.ts";
+export {
   type ClientConfig,
   type ClientOutcome,
   type ClientSessionOptions,
@@ -54,6 +64,7 @@ export {
   type ListenOptions,
   serve,
   type ServeOptions,
+  type ServerAuth,
 } from "./lib/session/server.ts";
 export { TextReporter, type TextReporterOptions } from "./lib/report/text.ts";
 export type { Endpoint, EventSink, Role, SessionEvent } from "./lib/events.ts";

@@ -10,6 +10,7 @@ import {
   ERROR_CODES,
   InterruptedError,
   IperfError,
+  osReason,
   ProtocolError,
   UsageError,
 } from "../errors.ts";
@@ -454,8 +455,8 @@ function optional<K extends string, V>(
 
 function describe(error: unknown): string {
   if (error instanceof IperfError) return error.iperfText;
-  if (error instanceof Error) return error.message;
-  return String(error);
+  // Socket errors from Deno: strerror's words, without "(os error N)".
+  return osReason(error);
 }
 
 function serverErrorLine(error: unknown): string {

@@ -136,7 +136,11 @@ interopTest(
       // OAEP (our default) is what iperf3 3.12 cannot decrypt: refused too.
       const oaep = await ourClient(port, keys, "rossi");
       assert.equal(oaep.code, 1);
-      assert.match(oaep.stderr, /test authorization failed/);
+      // 3.12 closes right after its refusal; the reset can overtake its bytes.
+      assert.match(
+        oaep.stderr,
+        /test authorization failed|SERVER_ERROR and closed|Connection reset by peer/,
+      );
       const good = await ourClient(port, keys, "rossi", [
         "--use-pkcs1-padding",
       ]);
