@@ -11,6 +11,26 @@ import { freePort, interopTest, Iperf3, LOOPBACK, sleep } from "./_iperf3.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
+/** The tests start `deno` by name; where it is not on PATH they say so and skip. */
+const DENO_ON_PATH = await new Deno.Command("deno", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then(() => true, () => false);
+if (!DENO_ON_PATH) {
+  // deno-lint-ignore no-console
+  console.log(
+    "url tests skipped: no `deno` on PATH to start a cold-cache run with",
+  );
+}
+
+/** An interop test that also needs `deno` on PATH. */
+function urlTest(name: string, fn: () => Promise<void>): void {
+  if (DENO_ON_PATH) interopTest(name, fn);
+  else Deno.test({ name, ignore: true, fn });
+}
+
 /** Serves the checkout read-only on 127.0.0.1; records every path asked for. */
 function serveCheckout(): {
   url: string;
