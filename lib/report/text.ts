@@ -327,69 +327,85 @@ export class TextReporter {
         totalSent += s.bytesSent;
         totalReceived += s.bytesReceived;
         if (retr) totalRetr += s.retransmits;
-        if (server && !s.sender) {
-          if (this.#verbose) {
-            this.#write(`${id(s.socket)} (sender statistics not available)`);
-          }
-        } else {
-          this.#write(this.#summaryLine(
-            id(s.socket),
-            tag,
-            sum.senderTime,
-            s.bytesSent,
-            retr ? unsigned32(s.retransmits) : undefined,
-            "sender",
-          ));
-        }
-        if (server && s.sender) {
-          if (this.#verbose) {
-            this.#write(`${id(s.socket)} (receiver statistics not available)`);
-          }
-        } else {
-          this.#write(this.#summaryLine(
-            id(s.socket),
-            tag,
-            sum.receiverTime,
-            s.bytesReceived,
-            undefined,
-            "receiver",
-          ));
-        }
+        this.#side(
+          !(server && !s.sender),
+          id(s.socket),
+          "sender",
+          () =>
+            this.#summaryLine(
+              id(s.socket),
+              tag,
+              sum.senderTime,
+              s.bytesSent,
+              retr ? unsigned32(s.retransmits) : undefined,
+              "sender",
+            ),
+        );
+        this.#side(
+          !(server && s.sender),
+          id(s.socket),
+          "receiver",
+          () =>
+            this.#summaryLine(
+              id(s.socket),
+              tag,
+              sum.receiverTime,
+              s.bytesReceived,
+              undefined,
+              "receiver",
+            ),
+        );
       }
       if (this.#parallel() > 1) {
-        if (server && !mustSend) {
-          if (this.#verbose) {
-            this.#write("[SUM] (sender statistics not available)");
-          }
-        } else {
-          this.#write(this.#summaryLine(
-            "[SUM]",
-            tag,
-            sum.senderTime,
-            totalSent,
-            retr ? String(totalRetr) : undefined,
-            "sender",
-          ));
-        }
-        if (server && mustSend) {
-          if (this.#verbose) {
-            this.#write("[SUM] (receiver statistics not available)");
-          }
-        } else {
-          this.#write(this.#summaryLine(
-            "[SUM]",
-            tag,
-            sum.receiverTime,
-            totalReceived,
-            undefined,
-            "receiver",
-          ));
-        }
+        this.#side(
+          !(server && !mustSend),
+          "[SUM]",
+          "sender",
+          () =>
+            this.#summaryLine(
+              "[SUM]",
+              tag,
+              sum.senderTime,
+              totalSent,
+              retr ? String(totalRetr) : undefined,
+              "sender",
+            ),
+        );
+        this.#side(
+          !(server && mustSend),
+          "[SUM]",
+          "receiver",
+          () =>
+            this.#summaryLine(
+              "[SUM]",
+              tag,
+              sum.receiverTime,
+              totalReceived,
+              undefined,
+              "receiver",
+            ),
+        );
       }
       if (this.#verbose && mustSend) {
         this.#write(cpuLine(sum, mustSend));
         if (this.#bidir()) this.#write(cpuLine(sum, !mustSend));
       }
+    }
+  }
+
+  /**
+   * A summary line of one side. iperf3's server prints only the side it
+   * knows; with `-V` it says the other is not available.
+   */
+  #side(
+    known: boolean,
+    idText: string,
+    side: "sender" | "receiver",
+    line: () => string,
+  ): void {
+    if (known) this.#write(line());
+    else if (this.#verbose) {
+      this.#write(`${idText} (${side} statistics not available)`);
     }
   }
 
@@ -420,12 +436,11 @@ export class TextReporter {
       } = udpGroupTotals(group);
       for (const s of group) {
         const u = s.udp ?? NO_UDP;
-        if (server && !s.sender) {
-          if (this.#verbose) {
-            this.#write(`${id(s.socket)} (sender statistics not available)`);
-          }
-        } else {
-          this.#write(
+        this.#side(
+          !(server && !s.sender),
+          id(s.socket),
+          "sender",
+          () =>
             this.#udpLine(
               id(s.socket),
               tag,
@@ -438,8 +453,7 @@ export class TextReporter {
               u.senderPackets,
               "sender",
             ),
-          );
-        }
+        );
         if (u.outOfOrder > 0) {
           this.#write(
             `[SUM]${tag} ${formatFixed(0, 1, 4)}-${
@@ -447,12 +461,11 @@ export class TextReporter {
             } sec  ${u.outOfOrder} datagrams received out-of-order`,
           );
         }
-        if (server && s.sender) {
-          if (this.#verbose) {
-            this.#write(`${id(s.socket)} (receiver statistics not available)`);
-          }
-        } else {
-          this.#write(
+        this.#side(
+          !(server && s.sender),
+          id(s.socket),
+          "receiver",
+          () =>
             this.#udpLine(
               id(s.socket),
               tag,
@@ -465,8 +478,7 @@ export class TextReporter {
               u.receiverPackets,
               "receiver",
             ),
-          );
-        }
+        );
       }
       if (this.#parallel() > 1) {
         if (!(server && !mustSend)) {
