@@ -437,3 +437,59 @@ Deno.test("TextReporter prints UDP loss as iperf3's %.2g and the out-of-order li
     / {2}0\.003 ms {2}112588\/143033 \(79%\) {2}receiver$/,
   );
 });
+
+Deno.test("TextReporter -V on a server says which side it cannot know, as iperf3", () => {
+  const lines: string[] = [];
+  const reporter = new TextReporter({
+    role: "server",
+    verbose: true,
+    write: (line) => lines.push(line),
+  });
+  const params = tcpParams({ time: 1, parallel: 2 });
+  reporter.handle({
+    kind: "accepted",
+    remote: { hostname: "127.0.0.1", port: 1 },
+    cookie: "x".repeat(36),
+    params,
+  });
+  reporter.handle({
+    kind: "summary",
+    summary: summary({
+      streams: [
+        {
+          id: 1,
+          socket: 5,
+          sender: false,
+          bytesSent: 0,
+          bytesReceived: GB,
+          retransmits: -1,
+        },
+        {
+          id: 3,
+          socket: 8,
+          sender: false,
+          bytesSent: 0,
+          bytesReceived: GB,
+          retransmits: -1,
+        },
+      ],
+      senderTime: 1,
+      receiverTime: 1,
+      endTime: 1,
+    }),
+  });
+  const tail = lines.slice(
+    lines.indexOf("Test Complete. Summary Results:") + 2,
+  );
+  assert.deepEqual(
+    tail.map((l) => l.replace(/ {3}0\.00-.*(receiver)$/, " ...$1")),
+    [
+      "[  5] (sender statistics not available)",
+      "[  5] ...receiver",
+      "[  8] (sender statistics not available)",
+      "[  8] ...receiver",
+      "[SUM] (sender statistics not available)",
+      "[SUM] ...receiver",
+    ],
+  );
+});
