@@ -78,7 +78,7 @@ async function denoRun(
   };
 }
 
-interopTest(
+urlTest(
   "deno run <url>/main.ts with a cold cache tests against iperf3 -s",
   async () => {
     const { url, requested, server } = serveCheckout();
@@ -129,7 +129,7 @@ interopTest(
   },
 );
 
-interopTest(
+urlTest(
   "deno run <url>/main.ts without --allow-net fails with one line, no stack trace",
   async () => {
     const { url, server } = serveCheckout();
