@@ -386,11 +386,15 @@ export class TextReporter {
             ),
         );
       }
-      if (this.#verbose && mustSend) {
-        this.#write(cpuLine(sum, mustSend));
-        if (this.#bidir()) this.#write(cpuLine(sum, !mustSend));
-      }
+      this.#cpuLines(sum, mustSend);
     }
+  }
+
+  /** `-V`: iperf3's CPU line after the sending side's summary (twice in bidir). */
+  #cpuLines(sum: TestSummary, mustSend: boolean): void {
+    if (!this.#verbose || !mustSend) return;
+    this.#write(cpuLine(sum, true));
+    if (this.#bidir()) this.#write(cpuLine(sum, false));
   }
 
   /**
@@ -516,10 +520,7 @@ export class TextReporter {
           );
         }
       }
-      if (this.#verbose && mustSend) {
-        this.#write(cpuLine(sum, mustSend));
-        if (this.#bidir()) this.#write(cpuLine(sum, !mustSend));
-      }
+      this.#cpuLines(sum, mustSend);
     }
   }
 

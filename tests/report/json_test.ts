@@ -1,45 +1,21 @@
 import assert from "node:assert/strict";
 import type { SessionEvent } from "../../lib/events.ts";
 import { JsonReporter } from "../../lib/report/json.ts";
-import type { StreamInterval } from "../../lib/stats/interval.ts";
+import { interval, summary as summaryOf } from "../_support/figures.ts";
 import type { TestSummary } from "../../lib/stats/summary.ts";
 import { tcpParams } from "../_support/server.ts";
 
 const ep = (port: number) => ({ hostname: "127.0.0.1", port });
 
-function interval(
-  socket: number,
-  sender: boolean,
-  start: number,
-  end: number,
-  bytes: number,
-): StreamInterval {
-  const seconds = Math.fround(end - start);
-  return {
-    id: 1,
-    socket,
-    sender,
-    start,
-    end,
-    seconds,
-    bytes,
-    bitsPerSecond: bytes / seconds * 8,
-    omitted: false,
-  };
-}
-
+/** The summaries here: 1-second times and some CPU use. */
 function summary(overrides: Partial<TestSummary>): TestSummary {
-  return {
-    streams: [],
+  return summaryOf({
     senderTime: 1,
     receiverTime: 1,
     endTime: 1,
-    senderHasRetransmits: 0,
-    otherSideHasRetransmits: 0,
     cpu: { total: 3, user: 1, system: 2 },
-    remoteCpu: { total: 0, user: 0, system: 0 },
     ...overrides,
-  };
+  });
 }
 
 function run(

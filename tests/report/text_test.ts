@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { SessionEvent } from "../../lib/events.ts";
 import { TextReporter } from "../../lib/report/text.ts";
 import type { StreamInterval } from "../../lib/stats/interval.ts";
+import { interval, summary } from "../_support/figures.ts";
 import type { TestSummary } from "../../lib/stats/summary.ts";
 import { tcpParams } from "../_support/server.ts";
 
@@ -15,41 +16,6 @@ function render(role: "client" | "server", events: SessionEvent[]): string {
   });
   for (const event of events) reporter.handle(event);
   return lines.join("\n") + "\n";
-}
-
-function interval(
-  socket: number,
-  sender: boolean,
-  start: number,
-  end: number,
-  bytes: number,
-): StreamInterval {
-  const seconds = Math.fround(end - start);
-  return {
-    id: 1,
-    socket,
-    sender,
-    start,
-    end,
-    seconds,
-    bytes,
-    bitsPerSecond: bytes / seconds * 8,
-    omitted: false,
-  };
-}
-
-function summary(overrides: Partial<TestSummary>): TestSummary {
-  return {
-    streams: [],
-    senderTime: 0,
-    receiverTime: 0,
-    endTime: 0,
-    senderHasRetransmits: 0,
-    otherSideHasRetransmits: 0,
-    cpu: { total: 0, user: 0, system: 0 },
-    remoteCpu: { total: 0, user: 0, system: 0 },
-    ...overrides,
-  };
 }
 
 Deno.test("TextReporter reproduces iperf3 3.12's reverse-mode client output", () => {
