@@ -61,25 +61,32 @@ async function ourClient(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   Deno.env.set("IPERF3_PASSWORD", password);
   try {
-    let stdout = "";
-    let stderr = "";
-    const code = await runCli(
-      [
-        "-c",
-        LOOPBACK,
-        "-p",
-        String(port),
-        "-n",
-        "2M",
-        "--username",
-        "mario",
-        "--rsa-public-key-path",
-        keys.pub,
-        ...extra,
-      ],
-      { stdout: (t) => stdout += t, stderr: (t) => stderr += t },
-    );
-    return { code, stdout, stderr };
+    // iperf3 re-creates its listening socket after a refused test; a
+    // connection in that moment is refused, so such attempts are retried.
+    for (let attempt = 0;; attempt++) {
+      let stdout = "";
+      let stderr = "";
+      const code = await runCli(
+        [
+          "-c",
+          LOOPBACK,
+          "-p",
+          String(port),
+          "-n",
+          "2M",
+          "--username",
+          "mario",
+          "--rsa-public-key-path",
+          keys.pub,
+          ...extra,
+        ],
+        { stdout: (t) => stdout += t, stderr: (t) => stderr += t },
+      );
+      if (!stderr.includes("Connection refused") || attempt >= 50) {
+        return { code, stdout, stderr };
+      }
+      await sleep(20);
+    }
   } finally {
     Deno.env.delete("IPERF3_PASSWORD");
   }
