@@ -20,6 +20,14 @@ export interface Endpoint {
 /** Which end of the test this side is. */
 export type Role = "client" | "server";
 
+/** A socket's SO_SNDBUF and SO_RCVBUF as the kernel reports them. */
+export interface SocketBuffers {
+  /** SO_SNDBUF. */
+  sndbuf: number;
+  /** SO_RCVBUF. */
+  rcvbuf: number;
+}
+
 /** One event of a test session, tagged by `kind`. */
 export type SessionEvent =
   | {
@@ -41,6 +49,8 @@ export type SessionEvent =
     cookie: string;
     /** The test as sent to the server. */
     params: TestParams;
+    /** Why this side has no TCP_INFO (no Retr/Cwnd/RTT figures); absent when it has. */
+    noTcpInfo?: string;
   }
   | {
     /** The server accepted a test's parameters. */
@@ -51,6 +61,10 @@ export type SessionEvent =
     cookie: string;
     /** The test as the client asked for it. */
     params: TestParams;
+    /** Why this side has no TCP_INFO (no Retr/Cwnd/RTT figures); absent when it has. */
+    noTcpInfo?: string;
+    /** The data sockets' buffer sizes as the kernel reports them (`sndbuf_actual`, `rcvbuf_actual`). */
+    buffers?: SocketBuffers;
   }
   | {
     /** A data stream is connected. */
@@ -65,6 +79,8 @@ export type SessionEvent =
     local: Endpoint;
     /** The peer's address. */
     remote: Endpoint;
+    /** The socket's buffer sizes as the kernel reports them (`sndbuf_actual`, `rcvbuf_actual`). */
+    buffers?: SocketBuffers;
   }
   | {
     /** All streams are up; the test starts (TEST_START). */

@@ -177,41 +177,18 @@ const OPTIONS = {
   "authorized-users-path": { type: "string" },
   "time-skew-threshold": { type: "string" },
   "use-pkcs1-padding": { type: "boolean" },
+  "window": { type: "string", short: "w" },
+  "set-mss": { type: "string", short: "M" },
+  "congestion": { type: "string", short: "C" },
+  "linux-congestion": { type: "string" },
+  "tos": { type: "string", short: "S" },
+  "dscp": { type: "string" },
+  "zerocopy": { type: "boolean", short: "Z" },
+  "dont-fragment": { type: "boolean" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
 const NOT_YET: Record<string, OptionSpec & { why: string }> = {
-  "window": {
-    type: "string",
-    short: "w",
-    why: "socket options need FFI (issue #9)",
-  },
-  "set-mss": {
-    type: "string",
-    short: "M",
-    why: "socket options need FFI (issue #9)",
-  },
-  "congestion": {
-    type: "string",
-    short: "C",
-    why: "socket options need FFI (issue #9)",
-  },
-  "tos": {
-    type: "string",
-    short: "S",
-    why: "socket options need FFI (issue #9)",
-  },
-  "dscp": { type: "string", why: "socket options need FFI (issue #9)" },
-  "zerocopy": {
-    type: "boolean",
-    short: "Z",
-    why: "socket options need FFI (issue #9)",
-  },
-  "dont-fragment": {
-    type: "boolean",
-    why:
-      "Deno cannot set the IPv4 don't-fragment flag on its UDP sockets (issue #9 adds socket options through FFI)",
-  },
   "affinity": { type: "string", short: "A", why: "Deno cannot pin CPUs" },
   "file": {
     type: "string",
@@ -221,9 +198,12 @@ const NOT_YET: Record<string, OptionSpec & { why: string }> = {
   "flowlabel": {
     type: "string",
     short: "L",
-    why: "socket options need FFI (issue #9)",
+    why: "IPv6 flow labels (IPV6_FLOWLABEL_MGR) are not implemented",
   },
-  "fq-rate": { type: "string", why: "socket options need FFI (issue #9)" },
+  "fq-rate": {
+    type: "string",
+    why: "fair-queue pacing (SO_MAX_PACING_RATE) is not implemented",
+  },
   "sctp": { type: "boolean", why: "Deno has no SCTP sockets" },
   "bind-dev": { type: "string", why: "Deno cannot bind to a device" },
 };
@@ -251,6 +231,14 @@ const CLIENT_ONLY = [
   "pacing-timer",
   "username",
   "rsa-public-key-path",
+  "window",
+  "set-mss",
+  "congestion",
+  "linux-congestion",
+  "tos",
+  "dscp",
+  "zerocopy",
+  "dont-fragment",
 ] as const;
 
 /**
@@ -540,7 +528,29 @@ export function parseCommandLine(args: string[]): CliConfig {
     noDelay: v["no-delay"] === true,
     repeatingPayload: v["repeating-payload"] === true,
     getServerOutput: v["get-server-output"] === true,
+    window: v["window"] === undefined ? 0 : socketBuffer(v["window"] as string),
+    mss: v["set-mss"] === undefined ? 0 : integer(
+      v["set-mss"] as string,
+      "set-mss",
+      0,
+      LIMITS.MAX_MSS,
+      `TCP MSS too large (maximum = ${LIMITS.MAX_MSS} bytes)`,
+    ),
+    tos: typeOfService(v),
+    zeroCopy: v["zerocopy"] === true,
+    dontFragment: v["dont-fragment"] === true,
   });
+  const congestion = (v["congestion"] ?? v["linux-congestion"]) as
+    | string
+    | undefined;
+  if (congestion !== undefined) {
+    if (!/^[A-Za-z0-9_-]{1,15}$/.test(congestion)) {
+      throw new UsageError(
+        `invalid --congestion value "${congestion}": a congestion control algorithm name (1-15 letters, digits, - or _)`,
+      );
+    }
+    params.congestion = congestion;
+  }
   if (v["extra-data"] !== undefined) {
     params.extraData = v["extra-data"] as string;
   }
@@ -680,6 +690,84 @@ function integer(
     throw new UsageError(rangeMessage);
   }
   return n;
+}
+
+/** `-w`: a size with an optional K/M/G suffix, at most 512 MiB (iperf3's MAX_TCP_BUFFER). */
+function socketBuffer(text: string): number {
+  let n: number;
+  try {
+    n = parseSize(text);
+  } catch (error) {
+    throw new UsageError(`invalid --window value: ${(error as Error).message}`);
+  }
+  if (n > LIMITS.MAX_TCP_BUFFER) {
+    throw new UsageError(
+      `socket buffer size too large (maximum = ${LIMITS.MAX_TCP_BUFFER} bytes)`,
+    );
+  }
+  return Math.floor(n);
+}
+
+/** DSCP names iperf3 knows (RFC 4594 and friends), as code points. */
+const DSCP_NAMES: Record<string, number> = {
+  cs0: 0,
+  cs1: 8,
+  cs2: 16,
+  cs3: 24,
+  cs4: 32,
+  cs5: 40,
+  cs6: 48,
+  cs7: 56,
+  af11: 10,
+  af12: 12,
+  af13: 14,
+  af21: 18,
+  af22: 20,
+  af23: 22,
+  af31: 26,
+  af32: 28,
+  af33: 30,
+  af41: 34,
+  af42: 36,
+  af43: 38,
+  ef: 46,
+  va: 44,
+  le: 1,
+};
+
+/** A C `strtol(text, 0)` number: decimal, 0x hex or 0 octal; NaN otherwise. */
+function cNumber(text: string): number {
+  const t = text.trim();
+  if (/^0[xX][0-9a-fA-F]+$/.test(t)) return parseInt(t.slice(2), 16);
+  if (/^0[0-7]+$/.test(t)) return parseInt(t.slice(1), 8);
+  if (/^\d+$/.test(t)) return Number(t);
+  return NaN;
+}
+
+/** `-S` (the whole TOS byte) or `--dscp` (the upper six bits). */
+function typeOfService(
+  v: Record<string, string | boolean | undefined>,
+): number {
+  const bad = "bad TOS value (must be between 0 and 255 inclusive)";
+  if (v["tos"] !== undefined && v["dscp"] !== undefined) {
+    throw new UsageError("-S and --dscp set the same byte: give one of them");
+  }
+  if (v["tos"] !== undefined) {
+    const n = cNumber(v["tos"] as string);
+    if (!(n >= 0 && n <= LIMITS.MAX_TOS)) throw new UsageError(bad);
+    return n;
+  }
+  if (v["dscp"] !== undefined) {
+    const text = (v["dscp"] as string).trim().toLowerCase();
+    const n = DSCP_NAMES[text] ?? cNumber(text);
+    if (!(n >= 0 && n <= 63)) {
+      throw new UsageError(
+        `bad DSCP value "${v["dscp"]}" (0-63, or a name such as ef, af11, cs1)`,
+      );
+    }
+    return n << 2;
+  }
+  return 0;
 }
 
 function reportInterval(text: string): number {

@@ -232,6 +232,12 @@ async function runClient(
 ): Promise<number> {
   const reporter = makeReporter(config, output);
   const json = config.output.json;
+  const p = config.client.params;
+  if (p.zeroCopy && (p.bidirectional || !p.reverse)) {
+    output.error(
+      "warning: -Z: iperf-ts sends with ordinary writes (Deno's sockets have no sendfile); the server is still asked for zero copy where it sends",
+    );
+  }
   try {
     const client = config.auth
       ? {

@@ -63,6 +63,19 @@ export function connectBound(
   });
 }
 
+/**
+ * Hands a connected TCP socket descriptor to `node:net`, which then owns
+ * (and closes) it.
+ *
+ * @param fd a connected TCP socket
+ * @returns the connection
+ */
+export function adoptSocket(fd: number): StreamConn {
+  return new NodeSocketConn(
+    new net.Socket({ fd, readable: true, writable: true }),
+  );
+}
+
 /** A `node:net` socket seen as a {@linkcode StreamConn}. */
 class NodeSocketConn implements StreamConn {
   readonly localAddr: Deno.NetAddr;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Role, SessionEvent } from "../events.ts";
+import type { Role, SessionEvent, SocketBuffers } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
 import { NO_UDP, type TestSummary, udpGroupTotals } from "../stats/summary.ts";
@@ -77,7 +77,7 @@ export class JsonReporter {
       case "accepted": {
         this.#open();
         this.#params = event.params;
-        this.#addBuffers();
+        this.#addBuffers(event.buffers);
         const start = this.#start;
         start["timestamp"] = timestamp();
         start["accepted_connection"] = {
@@ -97,7 +97,7 @@ export class JsonReporter {
           "remote_host": event.remote.hostname,
           "remote_port": event.remote.port,
         });
-        if (this.#options.role === "client") this.#addBuffers();
+        if (this.#options.role === "client") this.#addBuffers(event.buffers);
         break;
       case "start": {
         const p = this.#params;
@@ -208,13 +208,16 @@ export class JsonReporter {
     };
   }
 
-  #addBuffers(): void {
+  #addBuffers(measured?: SocketBuffers): void {
     if (this.#buffersAdded) return;
     this.#buffersAdded = true;
     const window = this.#params?.window ?? 0;
     this.#start["sock_bufsize"] = window;
     const buffers = this.#options.buffers;
-    if (window) {
+    if (measured) {
+      this.#start["sndbuf_actual"] = measured.sndbuf;
+      this.#start["rcvbuf_actual"] = measured.rcvbuf;
+    } else if (window) {
       this.#start["sndbuf_actual"] = window;
       this.#start["rcvbuf_actual"] = window;
     } else if (buffers) {
@@ -282,6 +285,11 @@ export class JsonReporter {
         const jitter = group.reduce((n, s) => n + (s.udp?.jitter ?? 0), 0) /
           (this.#params?.parallel ?? 1);
         Object.assign(sum, udpFigures(mustSend, jitter, lost, packets));
+      } else if (report.retransmits && mustSend) {
+        sum["retransmits"] = group.reduce(
+          (n, s) => n + (s.tcp?.retransmits ?? 0),
+          0,
+        );
       }
       sum["omitted"] = group.some((s) => s.omitted);
       sum["sender"] = mustSend;
@@ -318,16 +326,16 @@ export class JsonReporter {
           "bits_per_second": rate(s.bytesSent, sum.senderTime),
         };
         if (hasRetr) {
-          // Peer-reported counts; the cwnd/RTT figures are only known to a
-          // sender that reads TCP_INFO itself, and iperf3 prints 0 for them.
+          // The cwnd/RTT figures are only known to a sender that read
+          // TCP_INFO itself; for peer-reported counts iperf3 prints 0.
           totalRetr += s.retransmits;
           Object.assign(sender, {
             retransmits: s.retransmits,
-            "max_snd_cwnd": 0,
-            "max_snd_wnd": 0,
-            "max_rtt": 0,
-            "min_rtt": 0,
-            "mean_rtt": 0,
+            "max_snd_cwnd": s.tcp?.maxSndCwnd ?? 0,
+            "max_snd_wnd": s.tcp?.maxSndWnd ?? 0,
+            "max_rtt": s.tcp?.maxRtt ?? 0,
+            "min_rtt": s.tcp?.minRtt ?? 0,
+            "mean_rtt": s.tcp?.meanRtt ?? 0,
           });
         }
         sender["sender"] = mustSend;
@@ -366,13 +374,13 @@ export class JsonReporter {
       };
     }
     end["cpu_utilization_percent"] = cpuObject(sum);
-    // iperf3 names the congestion algorithms from its last group's view; ours
-    // is unknown to Deno, the peer's arrives in its results.
+    // iperf3 names the congestion algorithms from its last group's view:
+    // ours read from the socket, the peer's from its results.
     const lastSends = groups[groups.length - 1] ?? true;
-    if (sum.remoteCongestion !== undefined) {
-      end[lastSends ? "receiver_tcp_congestion" : "sender_tcp_congestion"] =
-        sum.remoteCongestion;
-    }
+    const sender = lastSends ? sum.localCongestion : sum.remoteCongestion;
+    const receiver = lastSends ? sum.remoteCongestion : sum.localCongestion;
+    if (sender !== undefined) end["sender_tcp_congestion"] = sender;
+    if (receiver !== undefined) end["receiver_tcp_congestion"] = receiver;
   }
 
   /** The UDP `end` (iperf3 `iperf_print_results`, UDP branches). */
@@ -486,6 +494,16 @@ function intervalStream(s: StreamInterval): JsonObject {
       out,
       udpFigures(s.sender, s.udp.jitter, s.udp.lost, s.udp.packets),
     );
+  }
+  if (s.tcp) {
+    Object.assign(out, {
+      retransmits: s.tcp.retransmits,
+      "snd_cwnd": s.tcp.sndCwnd,
+      "snd_wnd": s.tcp.sndWnd,
+      rtt: s.tcp.rtt,
+      rttvar: s.tcp.rttvar,
+      pmtu: s.tcp.pmtu,
+    });
   }
   out["omitted"] = s.omitted;
   out["sender"] = s.sender;

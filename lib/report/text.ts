@@ -90,7 +90,9 @@ export class TextReporter {
         if (event.params.reverse) {
           this.#write(`Reverse mode, remote host ${event.host} is sending`);
         }
-        if (this.#verbose) this.#testLines(event.cookie, event.params);
+        if (this.#verbose) {
+          this.#testLines(event.cookie, event.params, event.noTcpInfo);
+        }
         break;
       case "accepted":
         this.#params = event.params;
@@ -98,7 +100,9 @@ export class TextReporter {
         this.#write(
           `Accepted connection from ${event.remote.hostname}, port ${event.remote.port}`,
         );
-        if (this.#verbose) this.#testLines(event.cookie, event.params);
+        if (this.#verbose) {
+          this.#testLines(event.cookie, event.params, event.noTcpInfo);
+        }
         break;
       case "stream":
         this.#write(
@@ -151,7 +155,7 @@ export class TextReporter {
   }
 
   /** `-V` lines after the connection (iperf3 `iperf_on_connect`); the MSS is unknown to Deno: 0, as iperf3 prints when it cannot read it. */
-  #testLines(cookie: string, params: TestParams): void {
+  #testLines(cookie: string, params: TestParams, noTcpInfo?: string): void {
     this.#write(`      Cookie: ${cookie}`);
     if (params.protocol === "tcp") {
       this.#write(
@@ -159,6 +163,12 @@ export class TextReporter {
           ? `      TCP MSS: ${params.mss}`
           : "      TCP MSS: 0 (default)",
       );
+      // Not an iperf3 line: says once why the Retr/Cwnd columns are missing.
+      if (noTcpInfo !== undefined) {
+        this.#write(
+          `      TCP_INFO: not available (${noTcpInfo}): no Retr, Cwnd or RTT figures`,
+        );
+      }
     }
     if (params.bandwidth) {
       this.#write(`      Target Bitrate: ${params.bandwidth}`);
@@ -195,7 +205,7 @@ export class TextReporter {
       for (const s of group) {
         if (s === first) {
           if (!this.#headerPrinted) {
-            this.#write(this.#intervalHeader());
+            this.#write(this.#intervalHeader(report.retransmits ?? false));
             this.#headerPrinted = true;
           } else if (this.#parallel() > 1) {
             this.#write(SEPARATOR);
@@ -232,6 +242,15 @@ export class TextReporter {
               u.packets,
               tail,
             ),
+          );
+        } else if (s.tcp) {
+          // iperf3's report_bw_retrans_cwnd_format.
+          this.#write(
+            `${id(s.socket)}${tag} ${times(s.start, s.end)} sec  ${
+              formatUnit(s.bytes, "A")
+            }s  ${formatUnit(rate, this.#format)}s/sec  ${
+              unsigned32(s.tcp.retransmits).padStart(3)
+            }   ${formatUnit(s.tcp.sndCwnd, "A")}s       ${tail}`,
           );
         } else {
           this.#write(
@@ -287,6 +306,20 @@ export class TextReporter {
               ),
             );
           }
+          continue;
+        }
+        if (report.retransmits && mustSend) {
+          // iperf3's report_sum_bw_retrans_format.
+          const retr = group.reduce((n, s) => n + (s.tcp?.retransmits ?? 0), 0);
+          this.#write(
+            `[SUM]${this.#roleTag(mustSend)} ${
+              times(first.start, first.end)
+            } sec  ${formatUnit(bytes, "A")}s  ${
+              formatUnit(rateOf(bytes, first.seconds), this.#format)
+            }s/sec  ${String(retr).padStart(3)}             ${
+              anyOmitted(group) ? "(omitted)" : ""
+            }`,
+          );
           continue;
         }
         this.#write(this.#bwLine(
@@ -390,11 +423,18 @@ export class TextReporter {
     }
   }
 
-  /** `-V`: iperf3's CPU line after the sending side's summary (twice in bidir). */
+  /** `-V`: iperf3's CPU line after the sending side's summary (twice in bidir), then the TCP congestion algorithms. */
   #cpuLines(sum: TestSummary, mustSend: boolean): void {
-    if (!this.#verbose || !mustSend) return;
-    this.#write(cpuLine(sum, true));
-    if (this.#bidir()) this.#write(cpuLine(sum, false));
+    if (!this.#verbose) return;
+    if (mustSend) {
+      this.#write(cpuLine(sum, true));
+      if (this.#bidir()) this.#write(cpuLine(sum, false));
+    }
+    if (this.#params?.protocol !== "tcp") return;
+    const snd = mustSend ? sum.localCongestion : sum.remoteCongestion;
+    const rcv = mustSend ? sum.remoteCongestion : sum.localCongestion;
+    if (snd !== undefined) this.#write(`snd_tcp_congestion ${snd}`);
+    if (rcv !== undefined) this.#write(`rcv_tcp_congestion ${rcv}`);
   }
 
   /**
@@ -413,9 +453,11 @@ export class TextReporter {
     }
   }
 
-  #intervalHeader(): string {
+  #intervalHeader(retransmits: boolean): string {
     const header = this.#bidir() ? HEADER_BIDIR : HEADER;
-    if (this.#params?.protocol !== "udp") return header;
+    if (this.#params?.protocol !== "udp") {
+      return retransmits ? `${header}         Retr  Cwnd` : header;
+    }
     const groups = this.#groups();
     // A side that only sends shows datagram counts; one that receives, loss.
     if (!this.#bidir() && groups[0]) return `${header}         Total Datagrams`;

@@ -45,15 +45,23 @@ import {
   unlessAborted,
 } from "./_control.ts";
 import { connectBound } from "../net/bound_conn.ts";
+import {
+  type NativeSockets,
+  nativeSockets,
+  nativeUnavailableReason,
+} from "../net/native.ts";
+import {
+  applyAfterConnect,
+  connectTuned,
+  locateTcp,
+  locateUdp,
+  type SocketTuning,
+  type StreamSocket,
+} from "../net/stream_socket.ts";
 import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
 import { isConnectReply, UDP_CONNECT_MSG } from "../protocol/udp_header.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
-import {
-  type DataStream,
-  isReceiverOnly,
-  streamId,
-  TestRun,
-} from "./test_run.ts";
+import { type DataStream, streamId, TestRun } from "./test_run.ts";
 
 /** Everything the client needs to run one test. */
 export interface ClientConfig {
@@ -131,6 +139,8 @@ export async function runClientSession(
   const { params } = config;
   if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
 
+  const native = nativeSockets();
+  if (!native) refuseSocketOptions(params);
   const stop = abortPromise(signal);
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
@@ -166,6 +176,9 @@ export async function runClientSession(
       port: config.port,
       cookie,
       params,
+      ...(params.protocol === "tcp" && !native
+        ? { noTcpInfo: nativeUnavailableReason() ?? "" }
+        : {}),
     });
     const wireParams = encodeParams(params);
     debug(`send parameters ${JSON.stringify(wireParams)}`);
@@ -173,6 +186,16 @@ export async function runClientSession(
     await expect(ctl, await next(), STATES.CREATE_STREAMS);
 
     const serverAddress = toEndpoint(ctl.remoteAddr).hostname;
+    const tuning: SocketTuning = {
+      window: params.window,
+      mss: params.mss,
+      noDelay: params.noDelay,
+      tos: params.tos,
+      congestion: params.congestion,
+      dontFragment: params.dontFragment,
+    };
+    let congestionUsed: string | undefined;
+    let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;
     const count = params.parallel * (params.bidirectional ? 2 : 1);
     for (let i = 0; i < count; i++) {
       const id = streamId(i);
@@ -194,6 +217,22 @@ export async function runClientSession(
           port: config.port,
         };
         const socket = openUdpSocket(bindHost, localPort ?? 0, id);
+        if (native) {
+          try {
+            const found = locateUdp(native, socket.addr);
+            if (found) {
+              applyAfterConnect(found, tuning, {
+                buffers: true,
+                server: false,
+                tcp: false,
+              });
+              firstBuffers ??= found.buffers();
+            }
+          } catch (error) {
+            socket.close();
+            throw error;
+          }
+        }
         stream = {
           id,
           socket: clientSocket(i),
@@ -205,17 +244,15 @@ export async function runClientSession(
         streams.push(stream);
         await unlessAborted(udpConnect(socket, peer, id), stop.promise);
       } else {
-        const conn = await unlessAborted(
-          connect(serverAddress, config.port, {
-            timeoutMs: config.connectTimeoutMs,
-            localAddress: config.bindAddress,
+        const { conn, probe } = await unlessAborted(
+          connectStream(serverAddress, config, {
+            native,
+            tuning,
             localPort,
-            code: ERROR_CODES.IESTREAMCONNECT,
             id,
           }),
           stop.promise,
         );
-        conn.setNoDelay(params.noDelay);
         stream = {
           id,
           socket: clientSocket(i),
@@ -224,6 +261,11 @@ export async function runClientSession(
           local: toEndpoint(conn.localAddr),
           remote: toEndpoint(conn.remoteAddr),
         };
+        if (probe) {
+          stream.probe = probe.socket;
+          congestionUsed ??= probe.congestion;
+          firstBuffers ??= probe.socket.buffers();
+        }
         streams.push(stream);
         await writeAll(conn, encodeCookie(cookie));
       }
@@ -234,12 +276,15 @@ export async function runClientSession(
         sender: stream.sender,
         local: stream.local,
         remote: stream.remote,
+        ...(firstBuffers ? { buffers: firstBuffers } : {}),
       });
     }
 
     const testRun = new TestRun(streams, {
       params,
       role: "client",
+      tcpInfo: params.protocol === "tcp" && streams.every((s) => s.probe),
+      ...(congestionUsed === undefined ? {} : { congestionUsed }),
       interval: config.interval,
       emit,
       receiveTimeoutMs: config.receiveTimeoutMs ?? 0,
@@ -275,7 +320,7 @@ export async function runClientSession(
       const state = await pending;
       if (state === STATES.SERVER_TERMINATE) {
         emit({ kind: "terminated", by: "server" });
-        emit({ kind: "summary", summary: localSummary(testRun, params) });
+        emit({ kind: "summary", summary: summarize(testRun.summaryInput()) });
         await send(STATES.IPERF_DONE).catch(() => {});
         throw new IperfError(ERROR_CODES.IESERVERTERM);
       }
@@ -307,10 +352,7 @@ export async function runClientSession(
     await expect(ctl, await next(), STATES.DISPLAY_RESULTS);
     await testRun.close();
     const summary = summarize({
-      streams: testRun.totals(),
-      receiverOnly: isReceiverOnly(params, "client"),
-      bidirectional: params.bidirectional,
-      cpu: testRun.cpu(),
+      ...testRun.summaryInput(),
       peer: serverResults,
     });
     emit({ kind: "summary", summary });
@@ -327,7 +369,7 @@ export async function runClientSession(
     // Interrupted (Ctrl-C): report what we have, tell the server, give up.
     if (run) {
       await run.finish();
-      emit({ kind: "summary", summary: localSummary(run, params) });
+      emit({ kind: "summary", summary: summarize(run.summaryInput()) });
     }
     if (control) {
       await writeAll(control, encodeState(STATES.CLIENT_TERMINATE)).catch(
@@ -344,15 +386,6 @@ export async function runClientSession(
     }
     if (control) closeQuietly(control);
   }
-}
-
-function localSummary(run: TestRun, params: TestParams): TestSummary {
-  return summarize({
-    streams: run.totals(),
-    receiverOnly: isReceiverOnly(params, "client"),
-    bidirectional: params.bidirectional,
-    cpu: run.cpu(),
-  });
 }
 
 /**
@@ -415,6 +448,109 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<string> {
       detail: `cannot resolve "${host}" to an IPv${family} address`,
       cause: error,
     });
+  }
+}
+
+/**
+ * Without libc (no `--allow-ffi`, or not Linux) the options that only a
+ * socket option can honour are refused rather than silently dropped.
+ */
+function refuseSocketOptions(params: TestParams): void {
+  const asked = [
+    params.window ? "-w" : "",
+    params.mss ? "-M" : "",
+    params.congestion !== undefined ? "-C" : "",
+    params.tos ? "-S" : "",
+    params.dontFragment ? "--dont-fragment" : "",
+  ].filter((x) => x);
+  if (asked.length === 0) return;
+  throw new IperfError(ERROR_CODES.IEUNIMP, {
+    detail: `${asked.join(", ")} ${asked.length > 1 ? "need" : "needs"} ${
+      nativeUnavailableReason() ?? "socket options"
+    }`,
+  });
+}
+
+/**
+ * Connects one TCP data stream and sets iperf3's options on it: through a
+ * socket of our own when `-M` must be set before the handshake, else through
+ * Deno, with the options set right after.
+ */
+async function connectStream(
+  serverAddress: string,
+  config: ClientConfig,
+  options: {
+    native: NativeSockets | undefined;
+    tuning: SocketTuning;
+    localPort: number | undefined;
+    id: number;
+  },
+): Promise<
+  {
+    conn: StreamConn;
+    probe?: { socket: StreamSocket; congestion: string | undefined };
+  }
+> {
+  const { native, tuning, localPort, id } = options;
+  if (native && tuning.mss) {
+    let tuned;
+    try {
+      const signal = config.connectTimeoutMs
+        ? AbortSignal.timeout(config.connectTimeoutMs)
+        : undefined;
+      tuned = await connectTuned(native, serverAddress, config.port, {
+        tuning,
+        localAddress: config.bindAddress,
+        localPort,
+        signal,
+      });
+    } catch (error) {
+      if (error instanceof IperfError) throw error;
+      const detail =
+        error instanceof DOMException && error.name === "TimeoutError"
+          ? "Connection timed out"
+          : osReason(error);
+      throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
+        detail,
+        cause: error,
+      });
+    }
+    try {
+      const r = applyAfterConnect(tuned.socket, tuning, {
+        buffers: false,
+        server: false,
+        tcp: true,
+      });
+      return {
+        conn: tuned.conn,
+        probe: { socket: tuned.socket, congestion: r.congestion },
+      };
+    } catch (error) {
+      closeQuietly(tuned.conn);
+      throw error;
+    }
+  }
+  const conn = await connect(serverAddress, config.port, {
+    timeoutMs: config.connectTimeoutMs,
+    localAddress: config.bindAddress,
+    localPort,
+    code: ERROR_CODES.IESTREAMCONNECT,
+    id,
+  });
+  conn.setNoDelay(tuning.noDelay ?? false);
+  if (!native) return { conn };
+  const socket = locateTcp(native, conn);
+  if (!socket) return { conn };
+  try {
+    const r = applyAfterConnect(socket, tuning, {
+      buffers: true,
+      server: false,
+      tcp: true,
+    });
+    return { conn, probe: { socket, congestion: r.congestion } };
+  } catch (error) {
+    closeQuietly(conn);
+    throw error;
   }
 }
 

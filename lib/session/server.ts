@@ -44,17 +44,18 @@ import {
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
+import { nativeSockets, nativeUnavailableReason } from "../net/native.ts";
+import {
+  applyAfterConnect,
+  locateTcp,
+  type SocketTuning,
+} from "../net/stream_socket.ts";
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
 import { checkAuthToken } from "../auth.ts";
 import { UDP_CONNECT_REPLY } from "../protocol/udp_header.ts";
-import {
-  type DataStream,
-  isReceiverOnly,
-  streamId,
-  TestRun,
-} from "./test_run.ts";
+import { type DataStream, streamId, TestRun } from "./test_run.ts";
 
 /** Default server port. */
 export const DEFAULT_PORT = 5201;
@@ -380,12 +381,26 @@ async function runServerSession(
       throw error;
     }
     const p = params;
+    const native = nativeSockets();
+    const tuning: SocketTuning = {
+      window: p.window,
+      tos: p.tos,
+      congestion: p.congestion,
+    };
+    const buffers = p.protocol === "tcp" && native
+      ? native.probeBuffers(control.localAddr.hostname, p.window)
+      : undefined;
     emit({
       kind: "accepted",
       remote: toEndpoint(control.remoteAddr),
       cookie,
       params: p,
+      ...(p.protocol === "tcp" && !native
+        ? { noTcpInfo: nativeUnavailableReason() ?? "" }
+        : {}),
+      ...(buffers ? { buffers } : {}),
     });
+    let congestionUsed: string | undefined;
 
     // TCP data connections arrive on the same listener; the accept loop hands
     // over the ones that carry this test's cookie. UDP streams announce
@@ -500,6 +515,22 @@ async function runServerSession(
             local: toEndpoint(conn.localAddr),
             remote: toEndpoint(conn.remoteAddr),
           };
+          const probe = native && locateTcp(native, conn);
+          if (probe) {
+            stream.probe = probe;
+            try {
+              const r = applyAfterConnect(probe, tuning, {
+                buffers: true,
+                server: true,
+                tcp: true,
+              });
+              if (r.warning) debug(`warning: ${r.warning}`);
+              congestionUsed ??= r.congestion;
+            } catch (error) {
+              closeQuietly(conn);
+              throw error;
+            }
+          }
         }
         streams.push(stream);
         emit({
@@ -524,6 +555,9 @@ async function runServerSession(
         sendTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
         bitrateLimit: ctx.options.bitrateLimit ?? 0,
         bitrateLimitWindow: ctx.options.bitrateLimitWindow ?? 5,
+        tcpInfo: p.protocol === "tcp" &&
+          streams.every((s) => s.probe !== undefined),
+        ...(congestionUsed === undefined ? {} : { congestionUsed }),
       });
       run = testRun;
       await send(STATES.TEST_START);
@@ -563,12 +597,7 @@ async function runServerSession(
       // buffers: read them before closing, as part of the test.
       await testRun.finish({ drainReceivers: state === STATES.TEST_END });
       await testRun.close();
-      const local = {
-        streams: testRun.totals(),
-        receiverOnly: isReceiverOnly(p, "server"),
-        bidirectional: p.bidirectional,
-        cpu: testRun.cpu(),
-      };
+      const local = testRun.summaryInput();
       if (state === STATES.CLIENT_TERMINATE) {
         emit({ kind: "terminated", by: "client" });
         emit({ kind: "summary", summary: summarize(local) });
@@ -666,12 +695,7 @@ async function runServerSession(
       await running.close();
       emit({
         kind: "summary",
-        summary: summarize({
-          streams: running.totals(),
-          receiverOnly: isReceiverOnly(params as TestParams, "server"),
-          bidirectional: params?.bidirectional ?? false,
-          cpu: running.cpu(),
-        }),
+        summary: summarize(running.summaryInput()),
       });
     }
     throw error;

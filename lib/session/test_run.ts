@@ -14,6 +14,7 @@ import { delay } from "../async.ts";
 import { ERROR_CODES, IperfError, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
+import type { StreamSocket } from "../net/stream_socket.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpAccounting } from "../stats/udp_accounting.ts";
 import {
@@ -29,9 +30,14 @@ import {
   type IntervalReport,
   isReportable,
   StreamStats,
+  type TcpInterval,
   type UdpCumulative,
 } from "../stats/interval.ts";
-import type { CpuUtil, LocalStreamTotal } from "../stats/summary.ts";
+import type {
+  CpuUtil,
+  LocalStreamTotal,
+  SummaryInput,
+} from "../stats/summary.ts";
 import { runTcpReceiver } from "../stream/tcp_receiver.ts";
 import { runTcpSender } from "../stream/tcp_sender.ts";
 
@@ -45,6 +51,8 @@ export interface DataStream {
   sender: boolean;
   /** The TCP connection (TCP tests). */
   conn?: StreamConn;
+  /** The connection's socket through libc, where TCP_INFO can be read. */
+  probe?: StreamSocket;
   /** The socket and the peer's address (UDP tests); a server's streams share its hub's socket. */
   udp?: { socket: UdpSocket; peer: Deno.NetAddr; hub?: UdpHub };
   /** This side's address. */
@@ -71,6 +79,10 @@ export interface TestRunOptions {
   bitrateLimit?: number;
   /** Seconds the bitrate limit is averaged over (default 5). */
   bitrateLimitWindow?: number;
+  /** Whether every TCP stream's TCP_INFO can be read (iperf3's `has_tcpinfo`). */
+  tcpInfo?: boolean;
+  /** The TCP congestion control algorithm of this side's streams, when known. */
+  congestionUsed?: string;
 }
 
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
@@ -90,6 +102,35 @@ interface Tracked {
   accounting: UdpAccounting;
   /** UDP counts at the end of the omit period (iperf3's `omitted_*`). */
   omitted: { packets: number; lost: number; outOfOrder: number };
+  /** TCP_INFO figures kept across intervals (sending streams with TCP_INFO). */
+  tcp: TcpTracking;
+}
+
+/** iperf3's per-stream `stream_*` TCP_INFO bookkeeping. */
+interface TcpTracking {
+  /** `tcpi_total_retrans` at the previous sample. */
+  prevTotal: number;
+  /** Retransmits since the end of the omit period. */
+  retransmits: number;
+  maxSndCwnd: number;
+  maxSndWnd: number;
+  maxRtt: number;
+  minRtt: number;
+  sumRtt: number;
+  countRtt: number;
+}
+
+function newTcpTracking(): TcpTracking {
+  return {
+    prevTotal: 0,
+    retransmits: 0,
+    maxSndCwnd: 0,
+    maxSndWnd: 0,
+    maxRtt: 0,
+    minRtt: 0,
+    sumRtt: 0,
+    countRtt: 0,
+  };
 }
 
 /**
@@ -149,6 +190,7 @@ export class TestRun {
       stats: new StreamStats(stream.id, stream.socket, stream.sender),
       accounting: new UdpAccounting(),
       omitted: { packets: 0, lost: 0, outOfOrder: 0 },
+      tcp: newTcpTracking(),
     }));
     this.failed = new Promise<never>((_, reject) => {
       this.#fail = reject;
@@ -306,6 +348,18 @@ export class TestRun {
         bytes: t.counter.bytes,
         duration: t.stats.elapsed(this.#finalMs || performance.now()),
       };
+      if (this.hasRetransmits && t.stream.sender) {
+        const k = t.tcp;
+        total.tcp = {
+          retransmits: k.retransmits,
+          maxSndCwnd: k.maxSndCwnd,
+          maxSndWnd: k.maxSndWnd,
+          maxRtt: k.maxRtt,
+          minRtt: k.minRtt,
+          // iperf3 divides integers.
+          meanRtt: k.countRtt ? Math.trunc(k.sumRtt / k.countRtt) : 0,
+        };
+      }
       if (t.stream.udp) {
         const a = t.accounting;
         total.udp = {
@@ -319,6 +373,21 @@ export class TestRun {
       }
       return total;
     });
+  }
+
+  /** What {@linkcode summarize} needs from this side (the peer's results are added by the session). */
+  summaryInput(): SummaryInput {
+    const o = this.#options;
+    return {
+      streams: this.totals(),
+      receiverOnly: isReceiverOnly(o.params, o.role),
+      bidirectional: o.params.bidirectional,
+      cpu: this.cpu(),
+      localHasRetransmits: this.hasRetransmits ? 1 : 0,
+      localCongestion: o.params.protocol === "tcp"
+        ? o.congestionUsed
+        : undefined,
+    };
   }
 
   /** Process CPU use since `begin()`, in percent of wall time. */
@@ -340,13 +409,22 @@ export class TestRun {
       cpuUtilUser: cpu.user,
       cpuUtilSystem: cpu.system,
       senderHasRetransmits:
-        isReceiverOnly(this.#options.params, this.#options.role) ? -1 : 0,
+        isReceiverOnly(this.#options.params, this.#options.role)
+          ? -1
+          : this.hasRetransmits
+          ? 1
+          : 0,
+      ...(this.#options.congestionUsed === undefined
+        ? {}
+        : { congestionUsed: this.#options.congestionUsed }),
       streams: this.#tracked.map((t) => {
         const udp = t.stream.udp !== undefined;
         return {
           id: t.stream.id,
           bytes: t.counter.bytes,
-          retransmits: -1,
+          retransmits: t.stream.sender && this.hasRetransmits
+            ? t.tcp.retransmits
+            : -1,
           // UDP: the receiver's jitter (seconds) and lost count, and the
           // datagrams sent or the highest sequence number seen, cumulative.
           jitter: udp && !t.stream.sender ? t.accounting.jitter : 0,
@@ -388,16 +466,61 @@ export class TestRun {
     );
   }
 
+  /**
+   * iperf3's `sender_has_retransmits == 1`: this side sends TCP and reads
+   * TCP_INFO on every stream.
+   */
+  get hasRetransmits(): boolean {
+    const o = this.#options;
+    return o.params.protocol === "tcp" && (o.tcpInfo ?? false) &&
+      !isReceiverOnly(o.params, o.role);
+  }
+
   #sample(nowMs: number): IntervalReport {
+    const retr = this.hasRetransmits;
+    const streams = this.#tracked.map((t) => {
+      const interval = t.stats.sample(
+        nowMs,
+        t.counter.bytes,
+        this.#omitting,
+        t.stream.udp ? udpNow(t) : undefined,
+      );
+      if (retr && t.stream.sender) interval.tcp = this.#tcpSample(t);
+      return interval;
+    });
+    return retr ? { streams, retransmits: true } : { streams };
+  }
+
+  /** iperf3's `iperf_stats_callback`, TCP part: one TCP_INFO read per interval. */
+  #tcpSample(t: Tracked): TcpInterval {
+    const info = t.stream.probe?.tcpInfo();
+    const k = t.tcp;
+    if (!info) {
+      return {
+        retransmits: 0,
+        sndCwnd: 0,
+        sndWnd: 0,
+        rtt: 0,
+        rttvar: 0,
+        pmtu: 0,
+      };
+    }
+    const retransmits = info.totalRetrans - k.prevTotal;
+    k.retransmits += retransmits;
+    k.prevTotal = info.totalRetrans;
+    k.maxSndCwnd = Math.max(k.maxSndCwnd, info.sndCwnd);
+    k.maxSndWnd = Math.max(k.maxSndWnd, info.sndWnd);
+    k.maxRtt = Math.max(k.maxRtt, info.rtt);
+    if (k.minRtt === 0 || info.rtt < k.minRtt) k.minRtt = info.rtt;
+    k.sumRtt += info.rtt;
+    k.countRtt++;
     return {
-      streams: this.#tracked.map((t) =>
-        t.stats.sample(
-          nowMs,
-          t.counter.bytes,
-          this.#omitting,
-          t.stream.udp ? udpNow(t) : undefined,
-        )
-      ),
+      retransmits,
+      sndCwnd: info.sndCwnd,
+      sndWnd: info.sndWnd,
+      rtt: info.rtt,
+      rttvar: info.rttvar,
+      pmtu: info.pmtu,
     };
   }
 
@@ -497,6 +620,12 @@ export class TestRun {
           outOfOrder: counts.outOfOrder,
         };
         t.accounting.resetJitter();
+        if (this.hasRetransmits && t.stream.sender) {
+          // iperf_reset_stats: retransmits count from here on.
+          t.tcp.prevTotal = t.stream.probe?.tcpInfo()?.totalRetrans ??
+            t.tcp.prevTotal;
+          t.tcp.retransmits = 0;
+        }
       }
       this.budget.reset();
       originMs = now;

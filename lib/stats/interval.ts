@@ -27,6 +27,24 @@ export interface StreamInterval {
   omitted: boolean;
   /** UDP only: datagram figures of the interval. */
   udp?: UdpInterval;
+  /** TCP senders that read TCP_INFO: the interval's retransmits and the socket's state at its end. */
+  tcp?: TcpInterval;
+}
+
+/** TCP_INFO figures of one interval (iperf3's interval `retransmits`, `snd_cwnd`, ...). */
+export interface TcpInterval {
+  /** Segments retransmitted in the interval. */
+  retransmits: number;
+  /** Congestion window in bytes at the interval's end. */
+  sndCwnd: number;
+  /** The peer's advertised window in bytes. */
+  sndWnd: number;
+  /** Smoothed RTT in microseconds. */
+  rtt: number;
+  /** RTT variation in microseconds. */
+  rttvar: number;
+  /** Path MTU in bytes. */
+  pmtu: number;
 }
 
 /** A UDP stream's figures for one interval. */
@@ -57,6 +75,8 @@ export interface UdpCumulative {
 export interface IntervalReport {
   /** One entry per stream, in the order the streams were created. */
   streams: StreamInterval[];
+  /** iperf3's `sender_has_retransmits == 1`: the sending streams carry {@linkcode StreamInterval.tcp}. */
+  retransmits?: boolean;
 }
 
 /**

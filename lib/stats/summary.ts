@@ -31,6 +31,8 @@ export interface StreamSummary {
   bytesReceived: number;
   /** Retransmits reported by the sending side, -1 when unknown. */
   retransmits: number;
+  /** This side sent and read TCP_INFO: the cwnd/window/RTT figures. */
+  tcp?: TcpStreamTotals;
   /** UDP only. */
   udp?: UdpSummary;
 }
@@ -69,6 +71,24 @@ export interface TestSummary {
   remoteCpu: CpuUtil;
   /** The peer's TCP congestion control algorithm, when it said. */
   remoteCongestion?: string;
+  /** This side's TCP congestion control algorithm, when known. */
+  localCongestion?: string;
+}
+
+/** A sending TCP stream's TCP_INFO totals (iperf3's end `sender` block). */
+export interface TcpStreamTotals {
+  /** Retransmits after the omit period. */
+  retransmits: number;
+  /** Largest congestion window seen, bytes. */
+  maxSndCwnd: number;
+  /** Largest peer window seen, bytes. */
+  maxSndWnd: number;
+  /** Largest RTT sample, µs. */
+  maxRtt: number;
+  /** Smallest RTT sample, µs. */
+  minRtt: number;
+  /** Integer mean of the RTT samples, µs. */
+  meanRtt: number;
 }
 
 /** One local stream's end state, before the peer's results are merged in. */
@@ -83,6 +103,8 @@ export interface LocalStreamTotal {
   bytes: number;
   /** Seconds from the stream's (post-omit) start to its last sample. */
   duration: number;
+  /** Sending TCP streams with TCP_INFO: iperf3's `stream_*` figures. */
+  tcp?: TcpStreamTotals;
   /** UDP only: local datagram counts. */
   udp?: {
     /** Datagrams sent, or the highest sequence number, after the omit period. */
@@ -110,6 +132,10 @@ export interface SummaryInput {
   cpu: CpuUtil;
   /** The peer's results, when exchanged. */
   peer?: TestResults | undefined;
+  /** 1 when this side sent TCP and read TCP_INFO (iperf3's own `sender_has_retransmits`). */
+  localHasRetransmits?: number;
+  /** This side's TCP congestion control algorithm, when known. */
+  localCongestion?: string | undefined;
 }
 
 /**
@@ -121,10 +147,12 @@ export interface SummaryInput {
 export function summarize(input: SummaryInput): TestSummary {
   const peerById = new Map<number, StreamResult>();
   for (const s of input.peer?.streams ?? []) peerById.set(s.id, s);
-  // iperf-ts cannot read TCP_INFO, so its own sending side has no retransmit
-  // counts (0). A pure receiver takes the peer's flag after the exchange; in
-  // bidir the peer's flag describes the reverse direction (`get_results`).
-  let senderHasRetransmits = 0;
+  // The local flag is 1 where this side sent TCP and read TCP_INFO. A pure
+  // receiver takes the peer's flag after the exchange; in bidir the peer's
+  // flag describes the reverse direction (`get_results`).
+  let senderHasRetransmits = input.receiverOnly
+    ? 0
+    : input.localHasRetransmits ?? 0;
   let otherSideHasRetransmits = 0;
   if (input.peer && input.receiverOnly) {
     senderHasRetransmits = input.peer.senderHasRetransmits;
@@ -140,8 +168,11 @@ export function summarize(input: SummaryInput): TestSummary {
       sender: s.sender,
       bytesSent: s.sender ? s.bytes : peer?.bytes ?? 0,
       bytesReceived: s.sender ? peer?.bytes ?? 0 : s.bytes,
-      retransmits: s.sender ? -1 : peer?.retransmits ?? -1,
+      retransmits: s.sender
+        ? s.tcp?.retransmits ?? -1
+        : peer?.retransmits ?? -1,
     };
+    if (s.tcp) out.tcp = s.tcp;
     if (s.udp) {
       // iperf3 subtracts the local omit-period count from the peer's count too.
       const peerPackets = peer
@@ -198,6 +229,9 @@ export function summarize(input: SummaryInput): TestSummary {
   };
   if (remote?.congestionUsed !== undefined) {
     summary.remoteCongestion = remote.congestionUsed;
+  }
+  if (input.localCongestion !== undefined) {
+    summary.localCongestion = input.localCongestion;
   }
   return summary;
 }

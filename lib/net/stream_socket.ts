@@ -1,0 +1,334 @@
+/**
+ * iperf3's per-stream socket options (`-w`, `-M`, `-N`, `-C`, `-S`,
+ * `--dont-fragment`) and TCP_INFO, applied to the sockets of a test through
+ * {@linkcode NativeSockets}. Each function maps a refusal by the kernel to
+ * the `i_errno` iperf3 reports for it.
+ *
+ * @module
+ */
+
+import { ERROR_CODES, IperfError } from "../errors.ts";
+import type { StreamConn } from "./conn.ts";
+import { adoptSocket } from "./bound_conn.ts";
+import {
+  NativeError,
+  type NativeSockets,
+  type SocketKind,
+  SOCKOPT,
+  type TcpInfo,
+} from "./native.ts";
+
+const AF_INET6 = 10;
+const ENOENT = 2;
+
+/** A data stream's socket, found through libc. */
+export class StreamSocket {
+  /** The descriptor. */
+  readonly fd: number;
+  readonly #native: NativeSockets;
+  readonly #kind: SocketKind;
+  readonly #local: Deno.NetAddr;
+  readonly #remote: Deno.NetAddr | undefined;
+
+  /**
+   * Creates an instance.
+   *
+   * @param native libc's socket calls
+   * @param fd the descriptor
+   * @param kind what the socket is
+   * @param local its local address
+   * @param remote its peer (TCP connections)
+   */
+  constructor(
+    native: NativeSockets,
+    fd: number,
+    kind: SocketKind,
+    local: Deno.NetAddr,
+    remote?: Deno.NetAddr,
+  ) {
+    this.#native = native;
+    this.fd = fd;
+    this.#kind = kind;
+    this.#local = local;
+    this.#remote = remote;
+  }
+
+  /** libc's socket calls this socket is read with. */
+  get native(): NativeSockets {
+    return this.#native;
+  }
+
+  /** Whether the descriptor still is this socket (it is never read otherwise). */
+  get alive(): boolean {
+    return this.#native.still(this.fd, this.#kind, this.#local, this.#remote);
+  }
+
+  /** TCP_INFO now, or undefined when the socket is gone. */
+  tcpInfo(): TcpInfo | undefined {
+    return this.alive ? this.#native.tcpInfo(this.fd) : undefined;
+  }
+
+  /** The congestion control algorithm in use, or undefined. */
+  congestion(): string | undefined {
+    return this.alive ? this.#native.congestion(this.fd) : undefined;
+  }
+
+  /** SO_SNDBUF and SO_RCVBUF as the kernel reports them (Linux doubles what was set). */
+  buffers(): { sndbuf: number; rcvbuf: number } | undefined {
+    if (!this.alive) return undefined;
+    const { SOL_SOCKET, SO_SNDBUF, SO_RCVBUF } = SOCKOPT;
+    const sndbuf = this.#native.getInt(this.fd, SOL_SOCKET, SO_SNDBUF);
+    const rcvbuf = this.#native.getInt(this.fd, SOL_SOCKET, SO_RCVBUF);
+    if (sndbuf === undefined || rcvbuf === undefined) return undefined;
+    return { sndbuf, rcvbuf };
+  }
+
+  /**
+   * An int option (for checks and `-d`).
+   *
+   * @param level the protocol level
+   * @param name the option
+   * @returns the value, or undefined
+   */
+  getInt(level: number, name: number): number | undefined {
+    return this.alive ? this.#native.getInt(this.fd, level, name) : undefined;
+  }
+}
+
+/**
+ * Finds the socket of a TCP connection.
+ *
+ * @param native libc's socket calls
+ * @param conn the connection
+ * @returns the socket, or undefined when no descriptor matches
+ */
+export function locateTcp(
+  native: NativeSockets,
+  conn: { localAddr: Deno.NetAddr; remoteAddr: Deno.NetAddr },
+): StreamSocket | undefined {
+  const fd = native.find("tcp", conn.localAddr, conn.remoteAddr);
+  return fd === undefined
+    ? undefined
+    : new StreamSocket(native, fd, "tcp", conn.localAddr, conn.remoteAddr);
+}
+
+/**
+ * Finds a bound UDP socket.
+ *
+ * @param native libc's socket calls
+ * @param local the socket's local address
+ * @returns the socket, or undefined when no descriptor matches
+ */
+export function locateUdp(
+  native: NativeSockets,
+  local: Deno.NetAddr,
+): StreamSocket | undefined {
+  const fd = native.find("udp", local);
+  return fd === undefined
+    ? undefined
+    : new StreamSocket(native, fd, "udp", local);
+}
+
+/** The options a test asks for (the parts of its parameters that are socket options). */
+export interface SocketTuning {
+  /** SO_SNDBUF and SO_RCVBUF (`-w`), 0 for the kernel's default. */
+  window: number;
+  /** TCP_MAXSEG (`-M`), 0 for the default. */
+  mss?: number;
+  /** TCP_NODELAY (`-N`). */
+  noDelay?: boolean;
+  /** IP TOS / IPv6 traffic class (`-S`), 0 for none. */
+  tos: number;
+  /** TCP congestion control algorithm (`-C`). */
+  congestion?: string | undefined;
+  /** IPv4 don't-fragment on UDP (`--dont-fragment`). */
+  dontFragment?: boolean;
+}
+
+function refused(code: number, error: unknown): IperfError {
+  return new IperfError(code, {
+    detail: error instanceof Error
+      ? error.message.replace(/ \(.*\)$/, "")
+      : String(error),
+    cause: error,
+  });
+}
+
+/**
+ * Sets what must be in place before the handshake (iperf3 sets these
+ * before `connect()`): TCP_NODELAY, TCP_MAXSEG, SO_RCVBUF, SO_SNDBUF.
+ *
+ * @param native libc's socket calls
+ * @param fd the descriptor
+ * @param tuning the options
+ * @throws {IperfError} IESETNODELAY, IESETMSS or IESETBUF when the kernel refuses
+ */
+export function applyBeforeConnect(
+  native: NativeSockets,
+  fd: number,
+  tuning: SocketTuning,
+): void {
+  const { IPPROTO_TCP, TCP_NODELAY, TCP_MAXSEG } = SOCKOPT;
+  try {
+    if (tuning.noDelay) native.setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+  } catch (error) {
+    throw refused(ERROR_CODES.IESETNODELAY, error);
+  }
+  try {
+    if (tuning.mss) native.setInt(fd, IPPROTO_TCP, TCP_MAXSEG, tuning.mss);
+  } catch (error) {
+    throw refused(ERROR_CODES.IESETMSS, error);
+  }
+  setBuffers(native, fd, tuning.window);
+}
+
+function setBuffers(native: NativeSockets, fd: number, window: number): void {
+  if (!window) return;
+  const { SOL_SOCKET, SO_RCVBUF, SO_SNDBUF } = SOCKOPT;
+  try {
+    native.setInt(fd, SOL_SOCKET, SO_RCVBUF, window);
+    native.setInt(fd, SOL_SOCKET, SO_SNDBUF, window);
+  } catch (error) {
+    throw refused(ERROR_CODES.IESETBUF, error);
+  }
+  // iperf3 reads both back and fails when the kernel granted less (its
+  // rmem_max/wmem_max caps what an unprivileged process may set).
+  const snd = native.getInt(fd, SOL_SOCKET, SO_SNDBUF) ?? 0;
+  const rcv = native.getInt(fd, SOL_SOCKET, SO_RCVBUF) ?? 0;
+  if (snd < window || rcv < window) {
+    throw new IperfError(ERROR_CODES.IESETBUF2, {
+      detail:
+        `asked for ${window} bytes, the kernel granted ${snd} (send) and ${rcv} (receive); ` +
+        `see net.core.wmem_max and net.core.rmem_max`,
+    });
+  }
+}
+
+/**
+ * Sets the options iperf3 sets on a connected (or accepted) stream:
+ * `-w` where it could not be set before the handshake, TCP_CONGESTION and
+ * the TOS byte; then reads the congestion algorithm in use.
+ *
+ * @param socket the stream's socket
+ * @param tuning the options
+ * @param options `buffers`: also set `-w` here (an accepted socket or a
+ *   connection opened by Deno); `server`: an unknown algorithm only warns,
+ *   as iperf3's server does
+ * @returns the congestion algorithm in use (TCP), and a warning if any
+ * @throws {IperfError} IESETBUF, IESETBUF2, IESETCONGESTION, IESETTOS,
+ *   IESETCOS or IESETDONTFRAGMENT when the kernel refuses
+ */
+export function applyAfterConnect(
+  socket: StreamSocket,
+  tuning: SocketTuning,
+  options: { buffers: boolean; server: boolean; tcp: boolean },
+): { congestion?: string; warning?: string } {
+  const native = socket.native;
+  const fd = socket.fd;
+  const out: { congestion?: string; warning?: string } = {};
+  if (options.buffers) setBuffers(native, fd, tuning.window);
+  if (options.tcp && tuning.congestion) {
+    try {
+      native.setCongestion(fd, tuning.congestion);
+    } catch (error) {
+      if (
+        options.server && error instanceof NativeError &&
+        error.errno === ENOENT
+      ) {
+        out.warning = "TCP congestion control algorithm not supported";
+      } else {
+        throw new IperfError(ERROR_CODES.IESETCONGESTION, { cause: error });
+      }
+    }
+  }
+  if (tuning.tos) {
+    const v6 = native.family(fd) === AF_INET6;
+    try {
+      if (v6) {
+        native.setInt(
+          fd,
+          SOCKOPT.IPPROTO_IPV6,
+          SOCKOPT.IPV6_TCLASS,
+          tuning.tos,
+        );
+      } else {
+        native.setInt(fd, SOCKOPT.IPPROTO_IP, SOCKOPT.IP_TOS, tuning.tos);
+      }
+    } catch (error) {
+      throw refused(v6 ? ERROR_CODES.IESETCOS : ERROR_CODES.IESETTOS, error);
+    }
+  }
+  if (!options.tcp && tuning.dontFragment && native.family(fd) !== AF_INET6) {
+    try {
+      native.setInt(
+        fd,
+        SOCKOPT.IPPROTO_IP,
+        SOCKOPT.IP_MTU_DISCOVER,
+        SOCKOPT.IP_PMTUDISC_DO,
+      );
+    } catch (error) {
+      throw refused(ERROR_CODES.IESETDONTFRAGMENT, error);
+    }
+  }
+  if (options.tcp) {
+    const used = native.congestion(fd);
+    if (used !== undefined) out.congestion = used;
+    else if (tuning.congestion && !options.server) {
+      throw new IperfError(ERROR_CODES.IESETCONGESTION);
+    }
+  }
+  return out;
+}
+
+/** How often a native connect is checked for completion. */
+const CONNECT_POLL_MS = 1;
+
+/**
+ * Connects a TCP stream the way iperf3 does when options must precede the
+ * handshake (`-M`): a socket of our own, options set, bound if asked, then
+ * connected and handed to Deno's `node:net` to carry the data.
+ *
+ * @param native libc's socket calls
+ * @param hostname the server's IP address
+ * @param port the server's port
+ * @param options options to set, local address/port, abort signal
+ * @returns the connection and its socket
+ * @throws {IperfError} when an option is refused
+ * @throws {NativeError} when the connection fails
+ */
+export async function connectTuned(
+  native: NativeSockets,
+  hostname: string,
+  port: number,
+  options: {
+    tuning: SocketTuning;
+    localAddress?: string | undefined;
+    localPort?: number | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<{ conn: StreamConn; socket: StreamSocket }> {
+  const fd = native.startConnect(hostname, port, {
+    localAddress: options.localAddress,
+    localPort: options.localPort,
+    configure: (fd) => applyBeforeConnect(native, fd, options.tuning),
+  });
+  let adopted = false;
+  try {
+    while (!native.connectDone(fd)) {
+      options.signal?.throwIfAborted();
+      await new Promise((resolve) => setTimeout(resolve, CONNECT_POLL_MS));
+    }
+    const conn = adoptSocket(fd);
+    adopted = true;
+    const socket = new StreamSocket(
+      native,
+      fd,
+      "tcp",
+      conn.localAddr,
+      conn.remoteAddr,
+    );
+    return { conn, socket };
+  } finally {
+    if (!adopted) native.close(fd);
+  }
+}
