@@ -49,6 +49,8 @@ export type SessionEvent =
     cookie: string;
     /** The test as sent to the server. */
     params: TestParams;
+    /** The control connection's TCP MSS, 0 when it cannot be read. */
+    controlMss?: number;
     /** Why this side has no TCP_INFO (no Retr/Cwnd/RTT figures); absent when it has. */
     noTcpInfo?: string;
   }

@@ -560,6 +560,7 @@ export function parseCommandLine(args: string[]): CliConfig {
     output.title = params.title;
   }
   const client: ClientConfig = { host: host as string, port, params, interval };
+  if (udp && v["length"] === undefined) client.defaultLength = true;
   Object.assign(client, timeouts(v));
   if (
     client.receiveTimeoutMs !== undefined && !params.reverse &&

@@ -251,6 +251,7 @@ async function runClient(
     await runClientSession(client, {
       ...(signal ? { signal } : {}),
       emit: (event) => reporter.handle(event),
+      warn: (message) => output.error(`warning: ${message}`),
       ...(config.output.debug
         ? { debug: (message) => output.line(message) }
         : {}),

@@ -71,7 +71,7 @@ export class JsonReporter {
         start["timestamp"] = timestamp();
         start["connecting_to"] = { host: event.host, port: event.port };
         start["cookie"] = event.cookie;
-        this.#mssAndRate(event.params);
+        this.#mssAndRate(event.params, event.controlMss ?? 0);
         break;
       }
       case "accepted": {
@@ -226,13 +226,13 @@ export class JsonReporter {
     }
   }
 
-  #mssAndRate(p: TestParams): void {
+  #mssAndRate(p: TestParams, controlMss = 0): void {
     const start = this.#start;
     if (p.protocol === "tcp") {
-      // The control connection's MSS cannot be read from Deno: 0, as iperf3
-      // reports when getsockopt(TCP_MAXSEG) gives nothing.
+      // The control connection's MSS (0 where it cannot be read, as iperf3
+      // reports when getsockopt(TCP_MAXSEG) fails; always 0 on a server).
       if (p.mss) start["tcp_mss"] = p.mss;
-      else start["tcp_mss_default"] = 0;
+      else start["tcp_mss_default"] = controlMss;
     }
     start["target_bitrate"] = p.bandwidth;
     if (p.title !== undefined) this.#doc()["title"] = p.title;

@@ -84,6 +84,10 @@ export class TextReporter {
         this.#params = event.params;
         if (this.#verbose) {
           this.#versionLines();
+          this.#write(`Control connection MSS ${event.controlMss ?? 0}`);
+          if (event.params.protocol === "udp") {
+            this.#write(`Setting UDP block size to ${event.params.length}`);
+          }
           this.#write(`Time: ${new Date().toUTCString()}`);
         }
         this.#write(`Connecting to host ${event.host}, port ${event.port}`);
@@ -91,7 +95,12 @@ export class TextReporter {
           this.#write(`Reverse mode, remote host ${event.host} is sending`);
         }
         if (this.#verbose) {
-          this.#testLines(event.cookie, event.params, event.noTcpInfo);
+          this.#testLines(
+            event.cookie,
+            event.params,
+            event.noTcpInfo,
+            event.controlMss,
+          );
         }
         break;
       case "accepted":
@@ -155,13 +164,18 @@ export class TextReporter {
   }
 
   /** `-V` lines after the connection (iperf3 `iperf_on_connect`); the MSS is unknown to Deno: 0, as iperf3 prints when it cannot read it. */
-  #testLines(cookie: string, params: TestParams, noTcpInfo?: string): void {
+  #testLines(
+    cookie: string,
+    params: TestParams,
+    noTcpInfo?: string,
+    controlMss = 0,
+  ): void {
     this.#write(`      Cookie: ${cookie}`);
     if (params.protocol === "tcp") {
       this.#write(
         params.mss
           ? `      TCP MSS: ${params.mss}`
-          : "      TCP MSS: 0 (default)",
+          : `      TCP MSS: ${controlMss} (default)`,
       );
       // Not an iperf3 line: says once why the Retr/Cwnd columns are missing.
       if (noTcpInfo !== undefined) {

@@ -49,6 +49,7 @@ import {
   type NativeSockets,
   nativeSockets,
   nativeUnavailableReason,
+  SOCKOPT,
 } from "../net/native.ts";
 import {
   applyAfterConnect,
@@ -87,6 +88,8 @@ export interface ClientConfig {
   sendTimeoutMs?: number;
   /** TCP keepalive on the control connection (`--cntl-ka`). */
   keepAlive?: boolean;
+  /** UDP: `-l` was not given, so datagrams take the control connection's MSS where it is known (as iperf3). */
+  defaultLength?: boolean;
 }
 
 /** Options of {@linkcode runClientSession}. */
@@ -97,6 +100,8 @@ export interface ClientSessionOptions {
   emit?: EventSink;
   /** Receives a trace of the control protocol (`-d`). */
   debug?: (message: string) => void;
+  /** Receives warnings (iperf3 prints them as `warning: ...` on stderr). */
+  warn?: (message: string) => void;
 }
 
 /** What a finished client test produced. */
@@ -136,7 +141,7 @@ export async function runClientSession(
   const signal = options.signal ?? new AbortController().signal;
   const emit = options.emit ?? (() => {});
   const debug = options.debug ?? (() => {});
-  const { params } = config;
+  let params = config.params;
   if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
 
   const native = nativeSockets();
@@ -169,6 +174,19 @@ export async function runClientSession(
 
     const cookie = makeCookie();
     await writeAll(ctl, encodeCookie(cookie));
+    // iperf3 reads the control connection's MSS (0 when it cannot) and
+    // sizes default UDP datagrams to it.
+    const controlMss = controlConnectionMss(native, ctl);
+    if (params.protocol === "udp") {
+      if (config.defaultLength && controlMss > 0) {
+        params = { ...params, length: controlMss };
+      }
+      if (controlMss > 0 && params.length > controlMss) {
+        options.warn?.(
+          `UDP block size ${params.length} exceeds TCP MSS ${controlMss}, may result in fragmentation / drops`,
+        );
+      }
+    }
     await expect(ctl, await next(), STATES.PARAM_EXCHANGE);
     emit({
       kind: "connected",
@@ -176,6 +194,7 @@ export async function runClientSession(
       port: config.port,
       cookie,
       params,
+      controlMss,
       ...(params.protocol === "tcp" && !native
         ? { noTcpInfo: nativeUnavailableReason() ?? "" }
         : {}),
@@ -264,7 +283,9 @@ export async function runClientSession(
         if (probe) {
           stream.probe = probe.socket;
           congestionUsed ??= probe.congestion;
-          firstBuffers ??= probe.socket.buffers();
+          // iperf3 reads them before connecting: a fresh socket's sizes (the
+          // kernel grows a connected one's at once).
+          firstBuffers ??= native?.probeBuffers(serverAddress, params.window);
         }
         streams.push(stream);
         await writeAll(conn, encodeCookie(cookie));
@@ -449,6 +470,19 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<string> {
       cause: error,
     });
   }
+}
+
+/** TCP_MAXSEG of the control connection, 0 when unknown (iperf3's `ctrl_sck_mss`). */
+function controlConnectionMss(
+  native: NativeSockets | undefined,
+  control: StreamConn,
+): number {
+  if (!native) return 0;
+  const mss = locateTcp(native, control)?.getInt(
+    SOCKOPT.IPPROTO_TCP,
+    SOCKOPT.TCP_MAXSEG,
+  ) ?? 0;
+  return mss > 0 && mss <= 65507 ? mss : 0;
 }
 
 /**
