@@ -170,6 +170,11 @@ function load(): { libc: Libc } | { reason: string } {
   return loaded;
 }
 
+// Loaded once, when this module is first imported: the library stays open
+// for the life of the process (and a test's resource sanitizer does not
+// see a library opened during the test).
+load();
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -596,23 +601,25 @@ export class NativeSockets {
   }
 
   /**
-   * The buffer sizes a new TCP socket of this address family gets, after
+   * The buffer sizes a new TCP (or UDP) socket of this address family gets, after
    * asking for `window` bytes (what iperf3's server reports from the
    * listener it re-creates for a test).
    *
    * @param hostname an address of the family (the control connection's)
    * @param window SO_SNDBUF/SO_RCVBUF to ask for, 0 for the defaults
+   * @param udp a UDP socket rather than TCP
    * @returns the sizes as the kernel reports them, or undefined
    */
   probeBuffers(
     hostname: string,
     window: number,
+    udp = false,
   ): { sndbuf: number; rcvbuf: number } | undefined {
     const family = ipv4(hostname.replace(/^::ffff:/i, "")) &&
         !hostname.includes(":")
       ? AF_INET
       : AF_INET6;
-    const fd = this.#libc.socket(family, SOCK_STREAM, 0);
+    const fd = this.#libc.socket(family, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
     if (fd < 0) return undefined;
     try {
       const { SOL_SOCKET, SO_SNDBUF, SO_RCVBUF } = SOCKOPT;

@@ -387,9 +387,13 @@ async function runServerSession(
       tos: p.tos,
       congestion: p.congestion,
     };
-    const buffers = p.protocol === "tcp" && native
-      ? native.probeBuffers(control.localAddr.hostname, p.window)
-      : undefined;
+    // UDP tests share the server's port, whose socket keeps its defaults
+    // (a test's -w is not applied to it).
+    const buffers = native?.probeBuffers(
+      control.localAddr.hostname,
+      p.protocol === "udp" ? 0 : p.window,
+      p.protocol === "udp",
+    );
     emit({
       kind: "accepted",
       remote: toEndpoint(control.remoteAddr),

@@ -221,11 +221,64 @@ Deno.test("parseCommandLine() gives UDP iperf3's defaults and reads its flags", 
     /block size invalid \(minimum = 16 bytes, maximum = 65507 bytes\)/,
   );
   usageError(["-c", "h", "-u", "-l", "64K"], /block size invalid/);
-  usageError(
-    ["-c", "h", "-u", "--dont-fragment"],
-    /--dont-fragment is not supported.*don't-fragment flag/,
-  );
+  const df = parseCommandLine(["-c", "h", "-u", "--dont-fragment"]);
+  if (df.role !== "client") throw new Error("client expected");
+  assert.equal(df.client.params.dontFragment, true);
+  // Without -l the datagram size follows the control connection's MSS.
+  assert.equal(df.client.defaultLength, true);
+  assert.equal(rich.client.defaultLength, undefined);
   usageError(["-c", "h", "-u", "-b", "1M/1001"], /burst/i);
+});
+
+Deno.test("parseCommandLine() reads the socket options -w, -M, -C, -S, --dscp, -Z", () => {
+  const config = parseCommandLine([
+    "-c",
+    "h",
+    "-w",
+    "256K",
+    "-M",
+    "1400",
+    "-C",
+    "reno",
+    "-S",
+    "0x10",
+    "-Z",
+  ]);
+  if (config.role !== "client") throw new Error("client expected");
+  const p = config.client.params;
+  assert.deepEqual(
+    [p.window, p.mss, p.congestion, p.tos, p.zeroCopy],
+    [262144, 1400, "reno", 16, true],
+  );
+  const tos = (args: string[]) => {
+    const c = parseCommandLine(["-c", "h", ...args]);
+    if (c.role !== "client") throw new Error("client expected");
+    return c.client.params.tos;
+  };
+  // -S reads numbers as C's strtol(..., 0) does: hex, octal, decimal.
+  assert.equal(tos(["-S", "020"]), 16);
+  assert.equal(tos(["-S", "184"]), 184);
+  assert.equal(tos(["--dscp", "ef"]), 184);
+  assert.equal(tos(["--dscp", "AF11"]), 40);
+  assert.equal(tos(["--dscp", "46"]), 184);
+  assert.equal(
+    (() => {
+      const c = parseCommandLine(["-c", "h", "--linux-congestion", "cubic"]);
+      return c.role === "client" ? c.client.params.congestion : "";
+    })(),
+    "cubic",
+  );
+  usageError(["-c", "h", "-S", "256"], /bad TOS value/);
+  usageError(["-c", "h", "-S", "0x1g"], /bad TOS value/);
+  usageError(["-c", "h", "--dscp", "64"], /bad DSCP value/);
+  usageError(["-c", "h", "--dscp", "xx"], /bad DSCP value/);
+  usageError(["-c", "h", "-S", "4", "--dscp", "1"], /-S and --dscp/);
+  usageError(["-c", "h", "-w", "513M"], /socket buffer size too large/);
+  usageError(["-c", "h", "-w", "lots"], /invalid --window value/);
+  usageError(["-c", "h", "-M", "40000"], /TCP MSS too large/);
+  usageError(["-c", "h", "-M", "-1"], /-M|set-mss|requires|whole number/);
+  usageError(["-c", "h", "-C", "bad name!"], /invalid --congestion value/);
+  usageError(["-s", "-w", "1M"], /client only: --window/);
 });
 
 Deno.test("parseCommandLine() reads the server's limits and timeouts", () => {
@@ -382,5 +435,5 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
   usageError(["--frobnicate"], /unrecognized option '--frobnicate'/);
   usageError(["-c"], /requires an argument/);
   usageError(["-c", "h", "extra"], /unexpected argument 'extra'/);
-  usageError(["-c", "h", "-w", "1M"], /--window is not supported/);
+  usageError(["-c", "h", "-L", "1"], /--flowlabel is not supported/);
 });

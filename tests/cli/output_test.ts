@@ -196,15 +196,26 @@ Deno.test("runCli() -V, --timestamps and -T prefix and extend the text as iperf3
     );
     const body = lines.map((line) => line.slice(`[${year}] t:  `.length));
     assert.match(body[0] ?? "", /^iperf 3\.12 \(iperf-ts \d+\.\d+\.\d+\)$/);
+    // iperf3 reads the control connection's MSS through TCP_MAXSEG (the
+    // test permissions grant --allow-ffi; loopback's MSS is not 0).
+    assert.match(body[2] ?? "", /^Control connection MSS [1-9]\d*$/);
+    const mss = (body[2] ?? "").split(" ").at(-1);
     assert.match(
-      body[2] ?? "",
+      body[3] ?? "",
       /^Time: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$/,
     );
     assert.ok(
       body.includes(`Connecting to host 127.0.0.1, port ${server.port}`),
     );
     assert.ok(body.some((line) => /^ {6}Cookie: [a-z2-7]{36}$/.test(line)));
-    assert.ok(body.includes("      TCP MSS: 0 (default)"));
+    assert.ok(body.includes(`      TCP MSS: ${mss} (default)`));
+    // Our own algorithm (TCP_CONGESTION) and the server's, from its results.
+    assert.ok(
+      body.some((line) => /^snd_tcp_congestion [a-z0-9_-]+$/.test(line)),
+    );
+    assert.ok(
+      body.some((line) => /^rcv_tcp_congestion [a-z0-9_-]+$/.test(line)),
+    );
     assert.ok(
       body.includes(
         "Starting Test: protocol: TCP, 1 streams, 131072 byte blocks, omitting 0 seconds, 4194304 bytes to send, tos 0",

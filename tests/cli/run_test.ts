@@ -81,16 +81,21 @@ Deno.test("runCli() as a client prints iperf3's text report", async () => {
       lines[1] ?? "",
       /^t1: {2}\[ {2}5\] local 127\.0\.0\.1 port \d+ connected to 127\.0\.0\.1 port \d+$/,
     );
+    // TCP_INFO is readable (the test permissions grant --allow-ffi).
     assert.equal(
       lines[2],
-      "t1:  [ ID] Interval           Transfer     Bitrate",
+      "t1:  [ ID] Interval           Transfer     Bitrate         Retr  Cwnd",
+    );
+    assert.match(
+      lines[3] ?? "",
+      /^t1: {2}\[ {2}5\] {3}0\.00-\s*\d+\.\d\d\s+sec\s+[\d.]+ [KMG]?Bytes\s+[\d.]+ [KMG]?bits\/sec {2}[ \d]{2}\d {3}[ \d.]{4} [KMG]?Bytes {7}$/,
     );
     assert.ok(
       lines.includes("t1:  - - - - - - - - - - - - - - - - - - - - - - - - -"),
     );
     assert.match(
       lines.at(-4) ?? "",
-      /^t1: {2}\[ {2}5\] {3}0\.00-\s*\d+\.\d\d\s+sec {2}8\.00 MBytes\s+[\d.]+ [KMG]?bits\/sec {18}sender$/,
+      /^t1: {2}\[ {2}5\] {3}0\.00-\s*\d+\.\d\d\s+sec {2}8\.00 MBytes\s+[\d.]+ [KMG]?bits\/sec {2}[ \d]{2}\d {13}sender$/,
     );
     assert.match(lines.at(-3) ?? "", /receiver$/);
     assert.equal(lines.at(-2), "t1:  ");

@@ -1,14 +1,16 @@
 /**
  * Our `-J` documents against iperf3 3.12's for the same kind of test: every
  * key path iperf3 prints (arrays folded) must be in ours with the same JSON
- * type, except the ones derived from TCP_INFO, which Deno cannot read
- * (issue #9) and which are listed here.
+ * type, and the objects iperf3 fills from TCP_INFO have its keys in its
+ * order. Only where libc cannot be used (no --allow-ffi, not Linux) are the
+ * TCP_INFO paths listed below allowed to be missing.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
 import { runCli } from "../../lib/cli/run.ts";
+import { nativeSockets } from "../../lib/net/native.ts";
 import {
   freePort,
   interopTest,
@@ -21,34 +23,56 @@ import {
 } from "./_iperf3.ts";
 
 /**
- * Paths iperf3 fills from TCP_INFO or from its own congestion control, which
- * an iperf-ts sender cannot know. (When the peer is an iperf3 sender, its
- * reported retransmits do appear in our document, as iperf3 shows them.)
+ * Paths iperf3 fills from TCP_INFO, its congestion control or its socket
+ * buffers, which an iperf-ts sender cannot know without libc. (When the
+ * peer is an iperf3 sender, its reported retransmits do appear in our
+ * document, as iperf3 shows them.)
  */
-const TCP_INFO_PATHS = new Set([
-  "intervals[].streams[].retransmits",
-  "intervals[].streams[].snd_cwnd",
-  "intervals[].streams[].snd_wnd",
-  "intervals[].streams[].rtt",
-  "intervals[].streams[].rttvar",
-  "intervals[].streams[].pmtu",
-  "intervals[].sum.retransmits",
-  "intervals[].sum_bidir_reverse.retransmits",
-  "end.streams[].sender.retransmits",
-  "end.streams[].sender.max_snd_cwnd",
-  "end.streams[].sender.max_snd_wnd",
-  "end.streams[].sender.max_rtt",
-  "end.streams[].sender.min_rtt",
-  "end.streams[].sender.mean_rtt",
-  "end.sum_sent.retransmits",
-  "end.sum_sent_bidir_reverse.retransmits",
-  "end.sender_tcp_congestion",
-  "end.receiver_tcp_congestion",
-  // The kernel's socket buffer sizes: Deno's sockets do not expose
-  // SO_SNDBUF/SO_RCVBUF, and Deno reads /proc/sys only with --allow-all.
-  "start.sndbuf_actual",
-  "start.rcvbuf_actual",
-]);
+const TCP_INFO_PATHS = new Set(
+  nativeSockets() ? [] : [
+    "intervals[].streams[].retransmits",
+    "intervals[].streams[].snd_cwnd",
+    "intervals[].streams[].snd_wnd",
+    "intervals[].streams[].rtt",
+    "intervals[].streams[].rttvar",
+    "intervals[].streams[].pmtu",
+    "intervals[].sum.retransmits",
+    "intervals[].sum_bidir_reverse.retransmits",
+    "end.streams[].sender.retransmits",
+    "end.streams[].sender.max_snd_cwnd",
+    "end.streams[].sender.max_snd_wnd",
+    "end.streams[].sender.max_rtt",
+    "end.streams[].sender.min_rtt",
+    "end.streams[].sender.mean_rtt",
+    "end.sum_sent.retransmits",
+    "end.sum_sent_bidir_reverse.retransmits",
+    "end.sender_tcp_congestion",
+    "end.receiver_tcp_congestion",
+    // The kernel's socket buffer sizes: Deno's sockets do not expose
+    // SO_SNDBUF/SO_RCVBUF, and Deno reads /proc/sys only with --allow-all.
+    "start.sndbuf_actual",
+    "start.rcvbuf_actual",
+  ],
+);
+
+/** The key order of the objects TCP_INFO shapes, theirs against ours. */
+function assertSameKeyOrder(theirs: Doc, ours: Doc, what: string): void {
+  const pick = (d: Doc) => ({
+    interval: keys(d.intervals?.[0]?.streams?.[0]),
+    sum: keys(d.intervals?.[0]?.sum),
+    sender: keys(d.end?.streams?.[0]?.sender),
+    sumSent: keys(d.end?.sum_sent),
+    end: keys(d.end).filter((k) => k.endsWith("_tcp_congestion")),
+  });
+  assert.deepEqual(pick(ours), pick(theirs), `${what}: key order`);
+}
+
+// deno-lint-ignore no-explicit-any
+type Doc = any;
+
+function keys(o: unknown): string[] {
+  return o !== null && typeof o === "object" ? Object.keys(o) : [];
+}
 
 /** `path:type` for every value in a parsed document; array elements folded into `[]`. */
 function shape(value: unknown, path = ""): Set<string> {
@@ -119,6 +143,7 @@ interopTest(
         const ours = JSON.parse(run.stdout);
         assert.equal(ours.error, undefined);
         assertSameShape(theirs, ours, `client ${name}`);
+        if (nativeSockets()) assertSameKeyOrder(theirs, ours, `client ${name}`);
         await server1.wait();
         await server2.wait();
       });
@@ -156,6 +181,7 @@ interopTest(
         assert.equal(await served, 0);
         const ours = JSON.parse(stdout);
         assertSameShape(theirs, ours, `server ${name}`);
+        if (nativeSockets()) assertSameKeyOrder(theirs, ours, `server ${name}`);
       });
     }
   },

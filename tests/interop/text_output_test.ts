@@ -70,6 +70,20 @@ function checkTimes(lines: string[], seconds: number): void {
   }
 }
 
+/** iperf3's report_bw_retrans_cwnd_format. */
+function retrCwndLine(idText: string): RegExp {
+  return new RegExp(
+    `^${idText} ${TIMES} sec  ${XFER}  ${RATE}  ${RETR}   ${XFER} {7}$`,
+  );
+}
+
+/** iperf3's report_bw_retrans_format. */
+function retrLine(idText: string, side: string): RegExp {
+  return new RegExp(
+    `^${idText} ${TIMES} sec  ${XFER}  ${RATE}  ${RETR} {13}${side}$`,
+  );
+}
+
 interopTest(
   "runCli() client text output against iperf3 -s: -t 2 -P 2",
   async () => {
@@ -93,17 +107,19 @@ interopTest(
       L: new RegExp(
         `^\\[  [57]\\] local 127\\.0\\.0\\.1 port \\d+ connected to 127\\.0\\.0\\.1 port ${p}$`,
       ),
-      // We send and cannot read TCP_INFO: no Retr/Cwnd columns anywhere.
-      H: new RegExp(`^${quote(HEADER)}$`),
-      i: bwLine(id(5)),
-      j: bwLine(id(7)),
-      S: bwLine(quote("[SUM]")),
+      // We send and read TCP_INFO (the test permissions grant --allow-ffi):
+      // Retr and Cwnd columns exactly where iperf3 3.12 prints them.
+      R: new RegExp(`^${quote(HEADER)}         Retr  Cwnd$`),
+      h: new RegExp(`^${quote(HEADER)}         Retr$`),
+      i: retrCwndLine(id(5)),
+      j: retrCwndLine(id(7)),
+      S: new RegExp(`^\\[SUM\\] ${TIMES} sec  ${XFER}  ${RATE}  ${RETR} {13}$`),
       "-": new RegExp(`^${quote(SEPARATOR_LINE)}$`),
-      a: bwLine(id(5), "sender"),
+      a: retrLine(id(5), "sender"),
       b: bwLine(id(5), "receiver"),
-      c: bwLine(id(7), "sender"),
+      c: retrLine(id(7), "sender"),
       d: bwLine(id(7), "receiver"),
-      A: bwLine(quote("[SUM]"), "sender"),
+      A: retrLine(quote("[SUM]"), "sender"),
       B: bwLine(quote("[SUM]"), "receiver"),
       e: /^$/,
       D: /^iperf Done\.$/,
@@ -111,7 +127,7 @@ interopTest(
     assert.equal(SEPARATOR_LINE.length, 49);
     // Intervals: header before the first, separator before each later one;
     // then separator, header, sender/receiver per stream, SUMs, "iperf Done.".
-    assert.match(shape, /^CLLHijS(-ijS){1,2}-HabcdABeD$/, run.stdout);
+    assert.match(shape, /^CLLRijS(-ijS){1,2}-habcdABeD$/, run.stdout);
     checkTimes(lines.filter((l) => !/(sender|receiver)$/.test(l)), 2);
     for (const line of lines.filter((l) => /(sender|receiver)$/.test(l))) {
       assert.match(line, /^\[[ \dSUM]{3}\] {3}0\.00-2\.\d\d {3}sec/);
