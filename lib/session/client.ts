@@ -499,9 +499,9 @@ function refuseSocketOptions(params: TestParams): void {
   ].filter((x) => x);
   if (asked.length === 0) return;
   throw new IperfError(ERROR_CODES.IEUNIMP, {
-    detail: `${asked.join(", ")} ${asked.length > 1 ? "need" : "needs"} ${
-      nativeUnavailableReason() ?? "socket options"
-    }`,
+    detail: `${asked.join(", ")} ${
+      asked.length > 1 ? "need socket options" : "needs a socket option"
+    } set through libc (${nativeUnavailableReason() ?? "unavailable"})`,
   });
 }
 

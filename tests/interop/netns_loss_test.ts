@@ -13,107 +13,31 @@ import { parseCommandLine } from "../../lib/cli/args.ts";
 import { runClientSession } from "../../lib/session/client.ts";
 import type { TestSummary } from "../../lib/stats/summary.ts";
 import { listen, serve } from "../../lib/session/server.ts";
-import { HAVE_IPERF3, sleep } from "./_iperf3.ts";
+import { sleep } from "./_iperf3.ts";
+import { NetnsPath } from "./_netns.ts";
 
-const NS = `itsl${Deno.pid % 100000}`;
-const HOST_IF = `${NS}a`;
-const NS_IF = `${NS}b`;
-/** The two ends of the veth pair: this side and the namespace. */
-const HOST_ADDR = "10.201.77.1";
-const NS_ADDR = "10.201.77.2";
+const path = new NetnsPath("itsl");
+const HOST_ADDR = path.hostAddr;
+const NS_ADDR = path.nsAddr;
 const SERVER_PORT = 5201;
 
-async function run(args: string[]): Promise<{ ok: boolean; text: string }> {
-  try {
-    const out = await new Deno.Command("ip", {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const decoder = new TextDecoder();
-    return {
-      ok: out.success,
-      text: decoder.decode(out.stdout) + decoder.decode(out.stderr),
-    };
-  } catch (error) {
-    return { ok: false, text: String(error) };
-  }
-}
-
-async function inNs(...args: string[]): Promise<void> {
-  const result = await run(["netns", "exec", NS, ...args]);
-  if (!result.ok) {
-    throw new Error(`ip netns exec ${NS} ${args.join(" ")}: ${result.text}`);
-  }
-}
-
-/** Runs `nft` in this (the host's) namespace. */
-async function hostNft(script: string): Promise<void> {
-  const out = await new Deno.Command("nft", {
-    args: [script],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`nft ${script}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-/** Why the namespace test cannot run here, or undefined when it can. */
-async function unavailable(): Promise<string | undefined> {
-  if (Deno.build.os !== "linux") return "network namespaces are Linux only";
-  if (!HAVE_IPERF3) return "iperf3 is not installed";
-  const probe = await run(["netns", "add", NS]);
-  if (!probe.ok) {
-    return `"ip netns add" is not permitted here: ${probe.text.trim()}`;
-  }
-  const nft = await run(["netns", "exec", NS, "nft", "--version"]);
-  await run(["netns", "del", NS]);
-  if (!nft.ok) {
-    return `nftables is not installed ("apt-get install nftables"): ${nft.text.trim()}`;
-  }
-  return undefined;
-}
-
-const reason = await unavailable();
+const reason = await path.unavailable();
 if (reason) {
   // deno-lint-ignore no-console
   console.log(`netns loss test skipped: ${reason}`);
 }
 
-/** Builds the namespace and the veth pair for `body`, and removes them after. */
-async function withPath(body: () => Promise<void>): Promise<void> {
-  try {
-    for (
-      const args of [
-        ["netns", "add", NS],
-        ["link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF],
-        ["link", "set", NS_IF, "netns", NS],
-        ["addr", "add", `${HOST_ADDR}/30`, "dev", HOST_IF],
-        ["link", "set", HOST_IF, "up"],
-      ]
-    ) {
-      const result = await run(args);
-      if (!result.ok) throw new Error(`ip ${args.join(" ")}: ${result.text}`);
-    }
-    await inNs("ip", "addr", "add", `${NS_ADDR}/30`, "dev", NS_IF);
-    await inNs("ip", "link", "set", NS_IF, "up");
-    await inNs("ip", "link", "set", "lo", "up");
-    await body();
-  } finally {
-    await run(["netns", "del", NS]);
-    await run(["link", "del", HOST_IF]);
-    // The host-side table, if a test made one (its chain went with the device).
-    await hostNft(`delete table netdev ${NS}`).catch(() => {});
-  }
-}
+const withPath = (body: () => Promise<void>) => path.use(body);
+const iperf3InNs = (
+  args: string[],
+  body: (done: Promise<Deno.CommandOutput>) => Promise<void>,
+) => path.iperf3(args, body);
 
 /**
  * Drops 5% of the test's data datagrams to `dport` as they arrive at one end
- * of the veth pair (a netdev ingress chain bound to that device only, so
- * nothing else on the machine is touched; a drop on the sending side would
- * fail the sender's sendto with EPERM instead). Packets under 100 bytes (the
- * 4-byte connect handshake) pass, so a stream set-up is never lost.
+ * of the veth pair (a drop on the sending side would fail the sender's
+ * sendto with EPERM instead). Packets under 100 bytes (the 4-byte connect
+ * handshake) pass, so a stream set-up is never lost.
  *
  * @param end `"namespace"`: traffic into the namespace; `"host"`: traffic into this side
  */
@@ -121,15 +45,10 @@ async function addLoss(
   end: "namespace" | "host",
   dport: number,
 ): Promise<void> {
-  const device = end === "namespace" ? NS_IF : HOST_IF;
-  const nft = (script: string) =>
-    end === "namespace" ? inNs("nft", script) : hostNft(script);
-  await nft(`add table netdev ${NS}`);
-  await nft(
-    `add chain netdev ${NS} drop5 { type filter hook ingress device ${device} priority 0; policy accept; }`,
-  );
-  await nft(
-    `add rule netdev ${NS} drop5 udp dport ${dport} meta length gt 100 numgen random mod 100 < 5 drop`,
+  await path.ingressChain(end, "drop5");
+  await path.nft(
+    end,
+    `add rule netdev ${path.ns} drop5 udp dport ${dport} meta length gt 100 numgen random mod 100 < 5 drop`,
   );
 }
 
@@ -144,30 +63,6 @@ function assertAboutFivePercent(lost: number, packets: number): void {
     percent > 2.5 && percent < 7.5,
     `lost ${lost} of ${packets} (${percent.toFixed(2)}%)`,
   );
-}
-
-/** `ip netns exec NS iperf3 args`, always reaped. */
-async function iperf3InNs(
-  args: string[],
-  body: (done: Promise<Deno.CommandOutput>) => Promise<void>,
-): Promise<Deno.CommandOutput> {
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", NS, "iperf3", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const done = child.output();
-  try {
-    await body(done);
-  } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }
-  return await done;
 }
 
 Deno.test({

@@ -1,0 +1,278 @@
+/**
+ * TCP_INFO and socket options on a real path, against iperf3 3.12 on the
+ * same path: a namespace joined by a veth pair, with `tc tbf` on this side
+ * (50 Mbit/s, up to 40 ms of queue: the delay) and nftables dropping 1% of
+ * the data segments as they arrive in the namespace (the loss; this kernel
+ * has no `tc netem`). iperf3 -s runs in the namespace; iperf3 -c and our
+ * client take turns on the path.
+ *
+ * Skipped, with the reason printed, where namespaces cannot be made (not
+ * root, no `ip`, no `nft`) or where libc cannot be used.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { runCli } from "../../lib/cli/run.ts";
+import {
+  nativeSockets,
+  nativeUnavailableReason,
+} from "../../lib/net/native.ts";
+import { sleep } from "./_iperf3.ts";
+import { NetnsPath } from "./_netns.ts";
+
+const path = new NetnsPath("itti");
+const NS_ADDR = path.nsAddr;
+const CHAIN = "lossy";
+
+const reason = nativeSockets()
+  ? await path.unavailable()
+  : `no TCP_INFO here: ${nativeUnavailableReason()}`;
+if (reason) {
+  // deno-lint-ignore no-console
+  console.log(`netns TCP_INFO test skipped: ${reason}`);
+}
+
+// deno-lint-ignore no-explicit-any
+type Doc = any;
+
+/** The delay (a rate-limited queue on this side) and the loss (1% of data segments into the namespace). */
+async function impair(): Promise<void> {
+  const tc = await new Deno.Command("tc", {
+    args: [
+      "qdisc",
+      "add",
+      "dev",
+      path.hostIf,
+      "root",
+      "tbf",
+      "rate",
+      "50mbit",
+      "burst",
+      "32k",
+      "latency",
+      "40ms",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!tc.success) {
+    throw new Error(`tc tbf: ${new TextDecoder().decode(tc.stderr)}`);
+  }
+  await path.ingressChain("namespace", CHAIN);
+  await path.nft(
+    "namespace",
+    `add rule netdev ${path.ns} ${CHAIN} tcp dport 5201 meta length gt 100 numgen random mod 100 < 1 drop`,
+  );
+  // Counts the segments that carry DSCP AF11 (the -S check below).
+  await path.nft(
+    "namespace",
+    `add rule netdev ${path.ns} ${CHAIN} ip dscp af11 counter`,
+  );
+}
+
+/** Runs a one-off `iperf3 -s -J` in the namespace around `client`, and returns both documents. */
+async function withIperf3Server(
+  client: () => Promise<string>,
+): Promise<{ server: Doc; client: string }> {
+  let clientOut = "";
+  const output = await path.iperf3(["-s", "-1", "-J"], async (done) => {
+    await sleep(300);
+    clientOut = await client();
+    await done;
+  });
+  return {
+    server: JSON.parse(new TextDecoder().decode(output.stdout)),
+    client: clientOut,
+  };
+}
+
+async function iperf3Client(args: string[]): Promise<string> {
+  const out = await new Deno.Command("iperf3", {
+    args: ["-c", NS_ADDR, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function ourClient(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  const code = await runCli(["-c", NS_ADDR, ...args], {
+    stdout: (t) => stdout += t,
+    stderr: (t) => stderr += t,
+  });
+  return { code, stdout, stderr };
+}
+
+function sender(doc: Doc): Doc {
+  return doc.end.streams[0].sender;
+}
+
+Deno.test({
+  name:
+    "TCP_INFO on a lossy, delayed namespace path: Retr and RTT as iperf3 reports them",
+  ignore: reason !== undefined,
+  fn: async (t) => {
+    await path.use(async () => {
+      await impair();
+      const flags = ["-t", "3", "-C", "cubic", "-J"];
+      const theirs: Doc = JSON.parse(
+        (await withIperf3Server(() => iperf3Client(flags))).client,
+      );
+      let ourRun = { code: -1, stdout: "", stderr: "" };
+      await withIperf3Server(async () => {
+        ourRun = await ourClient(flags);
+        return ourRun.stdout;
+      });
+      assert.equal(ourRun.code, 0, ourRun.stdout + ourRun.stderr);
+      const ours: Doc = JSON.parse(ourRun.stdout);
+
+      await t.step(
+        "both see retransmits, about 1% of the segments sent",
+        () => {
+          for (const [who, doc] of [["iperf3", theirs], ["iperf-ts", ours]]) {
+            const s = sender(doc);
+            // The MSS on this path is 1448 (MTU 1500 less headers and timestamps).
+            const segments = s.bytes / 1448;
+            const percent = 100 * s.retransmits / segments;
+            assert.ok(
+              percent > 0.25 && percent < 4,
+              `${who}: ${s.retransmits} retransmits of ${
+                segments.toFixed(0)
+              } segments (${percent.toFixed(2)}%)`,
+            );
+            assert.equal(doc.end.sum_sent.retransmits, s.retransmits, who);
+          }
+          const ratio = sender(ours).retransmits / sender(theirs).retransmits;
+          assert.ok(
+            ratio > 1 / 3 && ratio < 3,
+            `retransmits: ours ${sender(ours).retransmits}, iperf3 ${
+              sender(theirs).retransmits
+            }`,
+          );
+        },
+      );
+
+      await t.step("both see the queueing delay in the RTT", () => {
+        for (const [who, doc] of [["iperf3", theirs], ["iperf-ts", ours]]) {
+          const s = sender(doc);
+          // Microseconds: the 40 ms queue is never fully used under loss,
+          // but the path is far slower than a bare veth (~50 µs).
+          assert.ok(
+            s.mean_rtt > 1000 && s.mean_rtt < 60_000,
+            `${who}: mean RTT ${s.mean_rtt} µs`,
+          );
+          assert.ok(s.min_rtt <= s.mean_rtt && s.mean_rtt <= s.max_rtt, who);
+          assert.ok(s.max_snd_cwnd > 0 && s.max_snd_wnd > 0, who);
+        }
+        const ratio = sender(ours).mean_rtt / sender(theirs).mean_rtt;
+        assert.ok(
+          ratio > 0.5 && ratio < 2,
+          `mean RTT: ours ${sender(ours).mean_rtt} µs, iperf3 ${
+            sender(theirs).mean_rtt
+          } µs`,
+        );
+      });
+
+      await t.step("intervals add up, and carry iperf3's fields", () => {
+        const intervals = ours.intervals.map((i: Doc) => i.streams[0]);
+        const sum = intervals.reduce(
+          (n: number, i: Doc) => n + i.retransmits,
+          0,
+        );
+        assert.equal(sum, sender(ours).retransmits);
+        for (const i of intervals) {
+          assert.equal(i.pmtu, 1500);
+          assert.ok(i.rtt > 0 && i.rttvar >= 0 && i.snd_cwnd > 0, i);
+        }
+        assert.deepEqual(
+          Object.keys(ours.intervals[0].streams[0]),
+          Object.keys(theirs.intervals[0].streams[0]),
+        );
+        assert.equal(ours.end.sender_tcp_congestion, "cubic");
+        assert.equal(
+          ours.end.receiver_tcp_congestion,
+          theirs.end.receiver_tcp_congestion,
+        );
+      });
+
+      await t.step("-S marks our segments with the TOS byte", async () => {
+        const before = await af11Count();
+        const run = { code: -1, stdout: "", stderr: "" };
+        await withIperf3Server(async () => {
+          Object.assign(run, await ourClient(["-t", "1", "--dscp", "af11"]));
+          return run.stdout;
+        });
+        assert.equal(run.code, 0, run.stdout + run.stderr);
+        const marked = (await af11Count()) - before;
+        assert.ok(marked > 100, `${marked} segments marked AF11`);
+      });
+
+      await t.step(
+        "-w sets the buffers iperf3 reports, as iperf3 does",
+        async () => {
+          const flags = ["-t", "1", "-w", "64K", "-J"];
+          const theirs: Doc = JSON.parse(
+            (await withIperf3Server(() => iperf3Client(flags))).client,
+          );
+          const run = { code: -1, stdout: "", stderr: "" };
+          await withIperf3Server(async () => {
+            Object.assign(run, await ourClient(flags));
+            return run.stdout;
+          });
+          assert.equal(run.code, 0, run.stdout + run.stderr);
+          const ours: Doc = JSON.parse(run.stdout);
+          const pick = (d: Doc) => [
+            d.start.sock_bufsize,
+            d.start.sndbuf_actual,
+            d.start.rcvbuf_actual,
+          ];
+          assert.deepEqual(pick(ours), [65536, 131072, 131072]);
+          assert.deepEqual(pick(ours), pick(theirs));
+        },
+      );
+
+      await t.step(
+        "--dont-fragment: a datagram above the path MTU fails as in iperf3",
+        async () => {
+          const flags = ["-u", "-l", "2000", "-b", "1M", "-t", "1"];
+          const df = { code: -1, stdout: "", stderr: "" };
+          await withIperf3Server(async () => {
+            Object.assign(df, await ourClient([...flags, "--dont-fragment"]));
+            return df.stdout;
+          }).catch(() => {});
+          assert.equal(df.code, 1);
+          assert.match(
+            df.stderr,
+            /iperf3: error - unable to write to stream socket: Message too long/,
+          );
+          // Without the flag the kernel fragments, and the test passes.
+          const plain = { code: -1, stdout: "", stderr: "" };
+          await withIperf3Server(async () => {
+            Object.assign(plain, await ourClient(flags));
+            return plain.stdout;
+          });
+          assert.equal(plain.code, 0, plain.stderr);
+          assert.match(
+            plain.stderr,
+            /^warning: UDP block size 2000 exceeds TCP MSS 1448/,
+          );
+        },
+      );
+    });
+  },
+});
+
+async function af11Count(): Promise<number> {
+  const text = await path.nft(
+    "namespace",
+    `list chain netdev ${path.ns} ${CHAIN}`,
+  );
+  const m = /ip dscp af11 counter packets (\d+)/.exec(text);
+  if (!m) throw new Error(`no AF11 counter in:\n${text}`);
+  return Number(m[1]);
+}
