@@ -67,6 +67,18 @@ export interface ClientOptions {
   udpCounters64bit?: boolean;
   /** `0123456789...` payload instead of random bytes (`--repeating-payload`). */
   repeatingPayload?: boolean;
+  /** SO_SNDBUF/SO_RCVBUF in bytes (`-w`; Linux with `--allow-ffi`). */
+  window?: number;
+  /** TCP MSS, set before the handshake (`-M`; Linux with `--allow-ffi`). */
+  mss?: number;
+  /** TCP congestion control algorithm (`-C`; Linux with `--allow-ffi`). */
+  congestion?: string;
+  /** The IP TOS byte (`-S`; Linux with `--allow-ffi`). */
+  tos?: number;
+  /** IPv4 don't-fragment on UDP (`--dont-fragment`; Linux with `--allow-ffi`). */
+  dontFragment?: boolean;
+  /** Ask the server for zero-copy sends (`-Z`; iperf-ts itself sends with ordinary writes). */
+  zeroCopy?: boolean;
   /** Interrupts the test: the server is told, `result` rejects. */
   signal?: AbortSignal;
 }
@@ -276,5 +288,11 @@ function clientArgs(o: ClientOptions): string[] {
   flag("--get-server-output", o.getServerOutput);
   flag("--udp-counters-64bit", o.udpCounters64bit);
   flag("--repeating-payload", o.repeatingPayload);
+  value("-w", o.window);
+  value("-M", o.mss);
+  value("-C", o.congestion);
+  value("-S", o.tos);
+  flag("--dont-fragment", o.dontFragment);
+  flag("-Z", o.zeroCopy);
   return args;
 }

@@ -64,6 +64,9 @@ export const PERMISSIONS: readonly string[] = [
   // -D: Deno cannot fork, so the server starts its own executable again,
   // detached (lib/cli/daemon.ts); that path is known only at run time.
   "--allow-run",
+  // Socket options and TCP_INFO through libc on Linux (lib/net/native.ts);
+  // the other targets never open a library.
+  "--allow-ffi",
   // No --allow-read: the kernel version and TCP buffer defaults under /proc
   // are read only where granted, and are left out otherwise. No --allow-env.
 ];

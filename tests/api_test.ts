@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { InterruptedError, UsageError } from "../lib/errors.ts";
 import type { IperfJson, JsonInterval } from "../lib/report/json_types.ts";
 import { runClient, startServer } from "../lib/api.ts";
+import { nativeSockets } from "../lib/net/native.ts";
 
 Deno.test("runClient() yields intervals as they happen and resolves to the -J document", async () => {
   const finished: IperfJson[] = [];
@@ -62,6 +63,54 @@ Deno.test("runClient() runs UDP and reverse tests with typed results", async () 
   assert.equal(reverse.end.sum_sent?.sender, false);
   assert.ok((reverse.end.sum_sent?.bytes ?? 0) >= 4 << 20);
 });
+
+Deno.test(
+  "runClient() sets -w, -M, -C, -S and reports TCP_INFO figures (Linux, --allow-ffi)",
+  {
+    ignore: nativeSockets() === undefined,
+  },
+  async () => {
+    const served: IperfJson[] = [];
+    await using server = await startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      onTest: (doc) => served.push(doc),
+    });
+    const options = {
+      host: "127.0.0.1",
+      port: server.port,
+      bytes: 8 << 20,
+      window: 65536,
+      mss: 1000,
+      congestion: "reno",
+      tos: 0x10,
+    };
+    const doc = await runClient(options).result;
+    assert.equal(doc.start.tcp_mss, 1000);
+    assert.equal(doc.start.sock_bufsize, 65536);
+    assert.equal(doc.start.sndbuf_actual, 131072);
+    assert.equal(doc.end.sender_tcp_congestion, "reno");
+    const first = doc.intervals[0]?.streams[0];
+    assert.ok(first && (first.rtt ?? 0) > 0 && (first.snd_cwnd ?? 0) > 0);
+    assert.equal(typeof first.retransmits, "number");
+    const sender = doc.end.streams?.[0]?.sender;
+    assert.ok(
+      sender && (sender.max_snd_cwnd ?? 0) > 0 && (sender.mean_rtt ?? 0) > 0,
+    );
+    // -R: the server sends with the client's algorithm and reports its own
+    // retransmits, which the client shows (cwnd/RTT stay with the server).
+    const reverse = await runClient({ ...options, reverse: true }).result;
+    assert.equal(reverse.end.sender_tcp_congestion, "reno");
+    assert.equal(typeof reverse.end.sum_sent?.retransmits, "number");
+    assert.equal(reverse.end.streams?.[0]?.sender?.max_snd_cwnd, 0);
+    for (let i = 0; i < 100 && served.length < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const serverSide = served[1]?.end.streams?.[0]?.sender;
+    assert.ok(serverSide && (serverSide.max_snd_cwnd ?? 0) > 0);
+    assert.equal(served[1]?.end.sender_tcp_congestion, "reno");
+  },
+);
 
 Deno.test("runClient() rejects bad options with UsageError and an abort with InterruptedError", async () => {
   await assert.rejects(

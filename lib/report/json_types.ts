@@ -109,6 +109,16 @@ export interface JsonFigures {
 export interface JsonIntervalStream extends JsonFigures {
   /** The stream's socket number. */
   "socket": number;
+  /** TCP sender with TCP_INFO: congestion window in bytes at the interval's end. */
+  "snd_cwnd"?: number;
+  /** TCP sender with TCP_INFO: the peer's advertised window in bytes. */
+  "snd_wnd"?: number;
+  /** TCP sender with TCP_INFO: smoothed RTT in microseconds. */
+  "rtt"?: number;
+  /** TCP sender with TCP_INFO: RTT variation in microseconds. */
+  "rttvar"?: number;
+  /** TCP sender with TCP_INFO: path MTU in bytes. */
+  "pmtu"?: number;
   /** Whether the interval lies in the omit period. */
   "omitted": boolean;
 }
@@ -135,6 +145,16 @@ export interface JsonEndFigures extends JsonFigures {
   "socket"?: number;
   /** UDP per stream: datagrams out of order. */
   "out_of_order"?: number;
+  /** TCP sender with retransmit counts: largest congestion window, bytes (0 when the peer sent). */
+  "max_snd_cwnd"?: number;
+  /** Largest peer window, bytes. */
+  "max_snd_wnd"?: number;
+  /** Largest RTT sample, microseconds. */
+  "max_rtt"?: number;
+  /** Smallest RTT sample, microseconds. */
+  "min_rtt"?: number;
+  /** Integer mean of the RTT samples, microseconds. */
+  "mean_rtt"?: number;
 }
 
 /** One element of `end.streams`: TCP has `sender` and `receiver`, UDP `udp`. */

@@ -60,12 +60,14 @@ export const HAVE_IPERF3: boolean = IPERF3_VERSION !== undefined;
  *
  * @param name the test's name
  * @param fn the test body
+ * @param options `ignore`: also ignored when this is true
  */
 export function interopTest(
   name: string,
   fn: (t: Deno.TestContext) => Promise<void>,
+  options: { ignore?: boolean } = {},
 ): void {
-  Deno.test({ name, ignore: !HAVE_IPERF3, fn });
+  Deno.test({ name, ignore: !HAVE_IPERF3 || (options.ignore ?? false), fn });
 }
 
 /**

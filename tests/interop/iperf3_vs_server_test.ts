@@ -14,6 +14,7 @@
 
 import assert from "node:assert/strict";
 import type { TestSummary } from "../../lib/stats/summary.ts";
+import { nativeSockets } from "../../lib/net/native.ts";
 import {
   assertPlausible,
   endStreams,
@@ -178,4 +179,37 @@ interopTest(
       }
     });
   },
+);
+
+interopTest(
+  "serve() with iperf3 -c -R -C reno -w 64K -S 16: our server sends with those options and reports its retransmits",
+  async () => {
+    const { summary, theirs } = await iperf3VsOurServer([
+      "-t",
+      "1",
+      "-R",
+      "-C",
+      "reno",
+      "-w",
+      "64K",
+      "-S",
+      "16",
+    ]);
+    checkReverse({ summary, theirs }, 0.5);
+    const doc = theirs as unknown as {
+      end: Record<string, unknown> & { "sum_sent": { retransmits?: number } };
+    };
+    // iperf3 names our algorithm (from our results) as the sender's.
+    assert.equal(doc.end["sender_tcp_congestion"], "reno");
+    assert.equal(summary.localCongestion, "reno");
+    // Our results said sender_has_retransmits 1: iperf3 prints our count.
+    assert.equal(summary.senderHasRetransmits, 1);
+    assert.equal(
+      doc.end.sum_sent.retransmits,
+      summary.streams.reduce((n, s) => n + s.retransmits, 0),
+    );
+    assert.ok((summary.streams[0]?.tcp?.maxSndCwnd ?? 0) > 0);
+  },
+  // Needs libc (Linux, --allow-ffi); native_test.ts prints why when not.
+  { ignore: nativeSockets() === undefined },
 );

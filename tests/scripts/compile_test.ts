@@ -45,6 +45,7 @@ Deno.test("compileCommands() builds one deno compile line per target", () => {
     "--allow-sys=hostname,osRelease",
     "--allow-write",
     "--allow-run",
+    "--allow-ffi",
     "--target",
     "x86_64-unknown-linux-gnu",
     "--output",
@@ -78,12 +79,13 @@ Deno.test("compileCommands() runs the deno that runs the script by default", () 
   assert.equal(cmd?.[0], Deno.execPath());
 });
 
-Deno.test("PERMISSIONS holds exactly net, sys, write and run", () => {
+Deno.test("PERMISSIONS holds exactly net, sys, write, run and ffi", () => {
   assert.deepEqual([...PERMISSIONS], [
     "--allow-net",
     "--allow-sys=hostname,osRelease",
     "--allow-write",
     "--allow-run",
+    "--allow-ffi",
   ]);
 });
 
