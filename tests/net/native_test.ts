@@ -19,6 +19,7 @@ import { IperfError } from "../../lib/errors.ts";
 const native = nativeSockets();
 const ignore = native === undefined;
 if (ignore) {
+  // deno-lint-ignore no-console
   console.warn(
     `native socket tests skipped: ${nativeUnavailableReason() ?? "unknown"}`,
   );
