@@ -67,18 +67,26 @@ export {
   type ServerAuth,
 } from "./lib/session/server.ts";
 export { TextReporter, type TextReporterOptions } from "./lib/report/text.ts";
-export type { Endpoint, EventSink, Role, SessionEvent } from "./lib/events.ts";
+export type {
+  Endpoint,
+  EventSink,
+  Role,
+  SessionEvent,
+  SocketBuffers,
+} from "./lib/events.ts";
 export { tcpTestParams, type TestParams } from "./lib/protocol/params.ts";
 export type { StreamResult, TestResults } from "./lib/protocol/results.ts";
 export type {
   CpuUtil,
   StreamSummary,
+  TcpStreamTotals,
   TestSummary,
   UdpSummary,
 } from "./lib/stats/summary.ts";
 export type {
   IntervalReport,
   StreamInterval,
+  TcpInterval,
   UdpInterval,
 } from "./lib/stats/interval.ts";
 export type { UnitFormat } from "./lib/units.ts";
