@@ -9,28 +9,47 @@
 
 import { HAVE_IPERF3 } from "./_iperf3.ts";
 
-/** One namespace path; `prefix` keeps the names of different test files apart. */
+/**
+ * One namespace path; `prefix` keeps the names of different test files apart.
+ *
+ * Direct: this side (10.201.77.1) -- veth -- the namespace (10.201.77.2).
+ * Routed (`router: true`): this side (10.201.78.1) -- veth -- a router
+ * namespace (10.201.78.2 / 10.201.77.1) -- veth -- the namespace
+ * (10.201.77.2), so that a queue on the router's way out ({@linkcode
+ * NetnsPath.routerOut}) is a real bottleneck: unlike a qdisc on the sending
+ * host, TCP Small Queues do not keep it short.
+ */
 export class NetnsPath {
   /** The namespace's name. */
   readonly ns: string;
+  /** The router namespace's name (routed paths). */
+  readonly router: string;
   /** The veth end on this side. */
   readonly hostIf: string;
   /** The veth end in the namespace. */
   readonly nsIf: string;
+  /** The router's veth end towards the namespace (routed paths). */
+  readonly routerOut: string;
   /** This side's address. */
-  readonly hostAddr = "10.201.77.1";
+  readonly hostAddr: string;
   /** The namespace's address. */
   readonly nsAddr = "10.201.77.2";
+  readonly #routed: boolean;
 
   /**
    * Creates an instance (nothing is made until {@linkcode NetnsPath.use}).
    *
    * @param prefix a short tag, 4 letters at most
+   * @param options `router`: put a router namespace in between
    */
-  constructor(prefix: string) {
+  constructor(prefix: string, options: { router?: boolean } = {}) {
     this.ns = `${prefix}${Deno.pid % 100000}`;
+    this.router = `${this.ns}r`;
     this.hostIf = `${this.ns}a`;
     this.nsIf = `${this.ns}b`;
+    this.routerOut = `${this.ns}c`;
+    this.#routed = options.router ?? false;
+    this.hostAddr = this.#routed ? "10.201.78.1" : "10.201.77.1";
   }
 
   /** Why the path cannot be made here, or undefined when it can. */
@@ -49,29 +68,64 @@ export class NetnsPath {
     return undefined;
   }
 
-  /** Builds the namespace and the veth pair for `body`, and removes them after. */
+  /** Builds the namespace(s) and the veth pair(s) for `body`, and removes them after. */
   async use(body: () => Promise<void>): Promise<void> {
+    const must = async (args: string[]) => {
+      const result = await ip(args);
+      if (!result.ok) throw new Error(`ip ${args.join(" ")}: ${result.text}`);
+    };
     try {
-      for (
-        const args of [
-          ["netns", "add", this.ns],
-          [
-            "link",
-            "add",
-            this.hostIf,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            this.nsIf,
-          ],
-          ["link", "set", this.nsIf, "netns", this.ns],
-          ["addr", "add", `${this.hostAddr}/30`, "dev", this.hostIf],
-          ["link", "set", this.hostIf, "up"],
-        ]
-      ) {
-        const result = await ip(args);
-        if (!result.ok) throw new Error(`ip ${args.join(" ")}: ${result.text}`);
+      await must(["netns", "add", this.ns]);
+      if (!this.#routed) {
+        await must([
+          "link",
+          "add",
+          this.hostIf,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          this.nsIf,
+        ]);
+        await must(["link", "set", this.nsIf, "netns", this.ns]);
+        await must(["addr", "add", `${this.hostAddr}/30`, "dev", this.hostIf]);
+        await must(["link", "set", this.hostIf, "up"]);
+      } else {
+        const r = (...args: string[]) =>
+          must(["netns", "exec", this.router, ...args]);
+        const inRouter = `${this.ns}d`;
+        await must(["netns", "add", this.router]);
+        await must([
+          "link",
+          "add",
+          this.hostIf,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          inRouter,
+        ]);
+        await must(["link", "set", inRouter, "netns", this.router]);
+        await must([
+          "link",
+          "add",
+          this.routerOut,
+          "type",
+          "veth",
+          "peer",
+          "name",
+          this.nsIf,
+        ]);
+        await must(["link", "set", this.routerOut, "netns", this.router]);
+        await must(["link", "set", this.nsIf, "netns", this.ns]);
+        await must(["addr", "add", `${this.hostAddr}/30`, "dev", this.hostIf]);
+        await must(["link", "set", this.hostIf, "up"]);
+        await must(["route", "add", `${this.nsAddr}/32`, "via", "10.201.78.2"]);
+        await r("ip", "addr", "add", "10.201.78.2/30", "dev", inRouter);
+        await r("ip", "addr", "add", "10.201.77.1/30", "dev", this.routerOut);
+        await r("ip", "link", "set", inRouter, "up");
+        await r("ip", "link", "set", this.routerOut, "up");
+        await r("sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
       }
       await this.inNs(
         "ip",
@@ -83,13 +137,28 @@ export class NetnsPath {
       );
       await this.inNs("ip", "link", "set", this.nsIf, "up");
       await this.inNs("ip", "link", "set", "lo", "up");
+      if (this.#routed) {
+        await this.inNs("ip", "route", "add", "default", "via", "10.201.77.1");
+      }
       await body();
     } finally {
       await ip(["netns", "del", this.ns]);
+      if (this.#routed) await ip(["netns", "del", this.router]);
       await ip(["link", "del", this.hostIf]);
       // The host-side table, if a test made one (its chain went with the device).
       await this.hostNft(`delete table netdev ${this.ns}`).catch(() => {});
     }
+  }
+
+  /** Runs a command in the router namespace; throws when it fails. */
+  async inRouter(...args: string[]): Promise<string> {
+    const result = await ip(["netns", "exec", this.router, ...args]);
+    if (!result.ok) {
+      throw new Error(
+        `ip netns exec ${this.router} ${args.join(" ")}: ${result.text}`,
+      );
+    }
+    return result.text;
   }
 
   /** Runs a command in the namespace; throws when it fails. */
