@@ -267,3 +267,112 @@ Deno.test("JsonReporter --json-stream prints one compact line per event", () => 
   assert.equal(events[0].data.test_start.protocol, "TCP");
   assert.equal(events[2].data.sum_received.bytes, 1_000_000);
 });
+
+Deno.test("JsonReporter fills iperf3's TCP_INFO fields and congestion names in iperf3's order", () => {
+  const params = tcpParams({ time: 1 });
+  const tcp = {
+    retransmits: 3,
+    sndCwnd: 786432,
+    sndWnd: 6291456,
+    rtt: 120,
+    rttvar: 30,
+    pmtu: 65535,
+  };
+  const doc = JSON.parse(run("client", [
+    {
+      kind: "connected",
+      host: "127.0.0.1",
+      port: 5201,
+      cookie: "c".repeat(36),
+      params,
+      controlMss: 32768,
+    },
+    {
+      kind: "stream",
+      id: 1,
+      socket: 5,
+      sender: true,
+      local: ep(40000),
+      remote: ep(5201),
+      buffers: { sndbuf: 131072, rcvbuf: 131072 },
+    },
+    { kind: "start" },
+    {
+      kind: "interval",
+      report: {
+        streams: [{ ...interval(5, true, 0, 1, 1 << 30), tcp }],
+        retransmits: true,
+      },
+    },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [{
+          id: 1,
+          socket: 5,
+          sender: true,
+          bytesSent: 1 << 30,
+          bytesReceived: 1 << 30,
+          retransmits: 3,
+          tcp: {
+            retransmits: 3,
+            maxSndCwnd: 786432,
+            maxSndWnd: 6291456,
+            maxRtt: 120,
+            minRtt: 80,
+            meanRtt: 100,
+          },
+        }],
+        senderHasRetransmits: 1,
+        localCongestion: "cubic",
+        remoteCongestion: "bbr",
+      }),
+    },
+  ]));
+  assert.equal(doc.start.tcp_mss_default, 32768);
+  assert.deepEqual(
+    [doc.start.sndbuf_actual, doc.start.rcvbuf_actual],
+    [131072, 131072],
+  );
+  const s = doc.intervals[0].streams[0];
+  assert.deepEqual(Object.keys(s), [
+    "socket",
+    "start",
+    "end",
+    "seconds",
+    "bytes",
+    "bits_per_second",
+    "retransmits",
+    "snd_cwnd",
+    "snd_wnd",
+    "rtt",
+    "rttvar",
+    "pmtu",
+    "omitted",
+    "sender",
+  ]);
+  assert.deepEqual(
+    [s.retransmits, s.snd_cwnd, s.snd_wnd, s.rtt, s.rttvar, s.pmtu],
+    [3, 786432, 6291456, 120, 30, 65535],
+  );
+  assert.equal(doc.intervals[0].sum.retransmits, 3);
+  const sender = doc.end.streams[0].sender;
+  assert.deepEqual(
+    [
+      sender.retransmits,
+      sender.max_snd_cwnd,
+      sender.max_snd_wnd,
+      sender.max_rtt,
+      sender.min_rtt,
+      sender.mean_rtt,
+    ],
+    [3, 786432, 6291456, 120, 80, 100],
+  );
+  assert.equal(doc.end.sum_sent.retransmits, 3);
+  assert.equal(doc.end.sender_tcp_congestion, "cubic");
+  assert.equal(doc.end.receiver_tcp_congestion, "bbr");
+  assert.deepEqual(
+    Object.keys(doc.end).slice(-2),
+    ["sender_tcp_congestion", "receiver_tcp_congestion"],
+  );
+});

@@ -80,6 +80,161 @@ Deno.test("TextReporter reproduces iperf3 3.12's reverse-mode client output", ()
   );
 });
 
+Deno.test("TextReporter reproduces iperf3 3.12's client output with Retr and Cwnd (TCP_INFO)", () => {
+  // §6.5 of the reference: `iperf3 -c 127.0.0.1 -t 2`, client side on Linux.
+  const params = tcpParams({ time: 2 });
+  const local = { hostname: "127.0.0.1", port: 46974 };
+  const remote = { hostname: "127.0.0.1", port: 5610 };
+  const withTcp = (
+    s: StreamInterval,
+    retransmits: number,
+    cwndKiB: number,
+  ): StreamInterval => ({
+    ...s,
+    tcp: {
+      retransmits,
+      sndCwnd: cwndKiB * 1024,
+      sndWnd: 0,
+      rtt: 50,
+      rttvar: 10,
+      pmtu: 65535,
+    },
+  });
+  const text = render("client", [
+    {
+      kind: "connected",
+      host: "127.0.0.1",
+      port: 5610,
+      cookie: "x".repeat(36),
+      params,
+    },
+    { kind: "stream", id: 1, socket: 5, sender: true, local, remote },
+    { kind: "start" },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          withTcp(interval(5, true, 0, 1, Math.round(1.42 * GB)), 5, 767),
+        ],
+        retransmits: true,
+      },
+    },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          withTcp(interval(5, true, 1, 2, Math.round(1.4955 * GB)), 4, 1023),
+        ],
+        retransmits: true,
+      },
+    },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [{
+          id: 1,
+          socket: 5,
+          sender: true,
+          bytesSent: Math.round(2.92 * GB),
+          bytesReceived: Math.round(2.92 * GB),
+          retransmits: 9,
+        }],
+        senderTime: 2.0,
+        receiverTime: 2.0,
+        endTime: 2.0,
+        senderHasRetransmits: 1,
+      }),
+    },
+    { kind: "done" },
+  ]);
+  assert.equal(
+    text,
+    [
+      "Connecting to host 127.0.0.1, port 5610",
+      "[  5] local 127.0.0.1 port 46974 connected to 127.0.0.1 port 5610",
+      "[ ID] Interval           Transfer     Bitrate         Retr  Cwnd",
+      "[  5]   0.00-1.00   sec  1.42 GBytes  12.2 Gbits/sec    5    767 KBytes       ",
+      "[  5]   1.00-2.00   sec  1.50 GBytes  12.8 Gbits/sec    4   1023 KBytes       ",
+      "- - - - - - - - - - - - - - - - - - - - - - - - -",
+      "[ ID] Interval           Transfer     Bitrate         Retr",
+      "[  5]   0.00-2.00   sec  2.92 GBytes  12.5 Gbits/sec    9             sender",
+      "[  5]   0.00-2.00   sec  2.92 GBytes  12.5 Gbits/sec                  receiver",
+      "",
+      "iperf Done.",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("TextReporter prints iperf3's [SUM] Retr line and the -V congestion lines", () => {
+  const params = tcpParams({ time: 1, parallel: 2 });
+  const local = { hostname: "127.0.0.1", port: 1 };
+  const remote = { hostname: "127.0.0.1", port: 2 };
+  const tcp = (retransmits: number) => ({
+    retransmits,
+    sndCwnd: 65536,
+    sndWnd: 0,
+    rtt: 1,
+    rttvar: 1,
+    pmtu: 1500,
+  });
+  const lines: string[] = [];
+  const reporter = new TextReporter({
+    role: "client",
+    verbose: true,
+    write: (line) => lines.push(line),
+  });
+  const events: SessionEvent[] = [
+    {
+      kind: "connected",
+      host: "127.0.0.1",
+      port: 2,
+      cookie: "x".repeat(36),
+      params,
+      controlMss: 1448,
+    },
+    { kind: "stream", id: 1, socket: 5, sender: true, local, remote },
+    { kind: "stream", id: 3, socket: 7, sender: true, local, remote },
+    { kind: "start" },
+    {
+      kind: "interval",
+      report: {
+        streams: [
+          { ...interval(5, true, 0, 1, 1 << 20), tcp: tcp(3) },
+          { ...interval(7, true, 0, 1, 1 << 20), id: 3, tcp: tcp(4) },
+        ],
+        retransmits: true,
+      },
+    },
+    {
+      kind: "summary",
+      summary: summary({
+        streams: [],
+        senderTime: 1,
+        receiverTime: 1,
+        endTime: 1,
+        senderHasRetransmits: 1,
+        localCongestion: "cubic",
+        remoteCongestion: "bbr",
+      }),
+    },
+  ];
+  for (const event of events) reporter.handle(event);
+  assert.ok(lines.includes("Control connection MSS 1448"));
+  assert.ok(lines.includes("      TCP MSS: 1448 (default)"));
+  assert.ok(
+    lines.includes(
+      "[SUM]   0.00-1.00   sec  2.00 MBytes  16.8 Mbits/sec    7             ",
+    ),
+    lines.join("\n"),
+  );
+  assert.deepEqual(lines.slice(-2), [
+    "snd_tcp_congestion cubic",
+    "rcv_tcp_congestion bbr",
+  ]);
+  assert.ok(!lines.some((l) => l.includes("TCP_INFO: not available")));
+});
+
 Deno.test("TextReporter reproduces iperf3 3.12's server output, short last interval included", () => {
   // Section 6.5 of the reference: `iperf3 -s -1`, for `iperf3 -c 127.0.0.1 -t 2`.
   const params = tcpParams({ time: 2 });
