@@ -478,8 +478,9 @@ export function parseCommandLine(args: string[]): CliConfig {
     ? 0
     : positiveSize(v["blockcount"] as string, "blockcount");
   const udp = v["udp"] === true;
-  // iperf3 sizes UDP datagrams to the control connection's MSS, which Deno
-  // cannot read; it then falls back to 1460, as iperf3 does without an MSS.
+  // Without -l, iperf3 sizes UDP datagrams to the control connection's MSS:
+  // the client session does so where it can read it (`defaultLength`), and
+  // keeps 1460 otherwise, as iperf3 does without an MSS.
   const length = v["length"] === undefined
     ? (udp ? DEFAULT_UDP_BLKSIZE : DEFAULT_TCP_BLKSIZE)
     : blockSize(v["length"] as string, udp);

@@ -163,7 +163,7 @@ export class TextReporter {
     this.#write(this.#systemInfo);
   }
 
-  /** `-V` lines after the connection (iperf3 `iperf_on_connect`); the MSS is unknown to Deno: 0, as iperf3 prints when it cannot read it. */
+  /** `-V` lines after the connection (iperf3 `iperf_on_connect`); an MSS that cannot be read is 0, as iperf3 prints it then. */
   #testLines(
     cookie: string,
     params: TestParams,
