@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   IEREVERSEBIDIR: 25,
   IEBADPORT: 26,
   IETOTALRATE: 27,
+  IECNTLKA: 36,
   IEMAXSERVERTESTDURATION: 37,
   IEINITTEST: 101,
   IELISTEN: 102,
@@ -58,6 +59,11 @@ export const ERROR_CODES = {
   IEAUTHTEST: 142,
   IENOMSG: 144,
   IESETDONTFRAGMENT: 145,
+  IESETUSERTIMEOUT: 148,
+  IESETCNTLKA: 155,
+  IESETCNTLKAKEEPIDLE: 156,
+  IESETCNTLKAINTERVAL: 157,
+  IESETCNTLKACOUNT: 158,
   IECREATESTREAM: 200,
   IEINITSTREAM: 201,
   IESTREAMLISTEN: 202,
@@ -91,6 +97,8 @@ const ERROR_TEXTS: Readonly<Record<number, string>> = {
   25: "cannot be both reverse and bidirectional",
   26: "port number must be between 1 and 65535 inclusive",
   27: "total required bandwidth is larger than server limit",
+  36:
+    "control connection Keepalive period should be larger than the full retry period (interval * count)",
   37:
     "client's requested duration exceeds the server's maximum permitted limit",
   101: "test initialization failed",
@@ -126,6 +134,13 @@ const ERROR_TEXTS: Readonly<Record<number, string>> = {
   142: "test authorization failed",
   144: "idle timeout for receiving data",
   145: "unable to set IP Do-Not-Fragment flag",
+  148: "unable to set TCP USER_TIMEOUT",
+  155: "unable to set socket keepalive (SO_KEEPALIVE) option",
+  156: "unable to set socket keepalive TCP period (TCP_KEEPIDLE) option",
+  157:
+    "unable to set/get socket keepalive TCP retry interval (TCP_KEEPINTVL) option",
+  158:
+    "unable to set/get socket keepalive TCP number of retries (TCP_KEEPCNT) option",
   200: "unable to create a new stream",
   201: "unable to initialize stream",
   202: "unable to start stream listener",

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { KeepAliveSettings } from "../net/stream_socket.ts";
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import {
@@ -81,6 +82,8 @@ export interface ServerConfig {
   sendTimeoutMs?: number;
   /** TCP keepalive on control connections (`--cntl-ka`). */
   keepAlive: boolean;
+  /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's). */
+  keepAliveSettings?: KeepAliveSettings;
   /** Credentials required: the key and users files (read by the caller). */
   auth?: {
     /** `--rsa-private-key-path`. */
@@ -259,6 +262,7 @@ export function parseCommandLine(args: string[]): CliConfig {
   // `--timestamps[=FORMAT]` and `--debug[=LEVEL]` take optional values,
   // which parseArgs cannot express: split them off first.
   let timestampFormat: string | undefined;
+  let keepAliveSettings: KeepAliveSettings | undefined;
   args = args.map((arg) => {
     if (arg.startsWith("--timestamps=")) {
       timestampFormat = arg.slice("--timestamps=".length);
@@ -266,9 +270,8 @@ export function parseCommandLine(args: string[]): CliConfig {
     }
     if (/^--debug=[1-4]$/.test(arg)) return "--debug";
     if (arg.startsWith("--cntl-ka=")) {
-      throw new UsageError(
-        "--cntl-ka takes no values in iperf-ts: Deno can switch TCP keepalive on but cannot set its idle, interval and count",
-      );
+      keepAliveSettings = cntlKa(arg.slice("--cntl-ka=".length));
+      return "--cntl-ka";
     }
     return arg;
   });
@@ -360,6 +363,7 @@ export function parseCommandLine(args: string[]): CliConfig {
       daemon: v["daemon"] === true,
       keepAlive: v["cntl-ka"] === true,
     };
+    if (keepAliveSettings) server.keepAliveSettings = keepAliveSettings;
     if (v["pidfile"] !== undefined) {
       if (v["pidfile"] === "") {
         throw new UsageError("the --pidfile name is empty");
@@ -572,6 +576,7 @@ export function parseCommandLine(args: string[]): CliConfig {
     );
   }
   if (v["cntl-ka"]) client.keepAlive = true;
+  if (keepAliveSettings) client.keepAliveSettings = keepAliveSettings;
   if (family !== undefined) client.family = family;
   if (v["bind"] !== undefined) client.bindAddress = v["bind"] as string;
   if (v["cport"] !== undefined) {
@@ -692,6 +697,32 @@ function integer(
     throw new UsageError(rangeMessage);
   }
   return n;
+}
+
+/**
+ * `--cntl-ka=IDLE/INTVL/CNT` (iperf3 3.19+): each part optional, 0 or empty
+ * for the system's value; the idle time must exceed interval x count.
+ */
+function cntlKa(text: string): KeepAliveSettings {
+  const parts = text.split("/");
+  if (parts.length > 3 || parts.some((p) => !/^\d*$/.test(p))) {
+    throw new UsageError(
+      `invalid --cntl-ka value "${text}": expected IDLE/INTERVAL/COUNT, whole numbers, each optional`,
+    );
+  }
+  const [idle, interval, count] = [0, 1, 2].map((i) =>
+    Number(parts[i] || 0)
+  ) as [
+    number,
+    number,
+    number,
+  ];
+  if (idle && interval && count && idle <= interval * count) {
+    throw new UsageError(
+      `Keepalive Idle time (${idle}) should be greater than Retries-interval (${interval}) times Retries-count (${count})`,
+    );
+  }
+  return { idle, interval, count };
 }
 
 /** `-w`: a size with an optional K/M/G suffix, at most 512 MiB (iperf3's MAX_TCP_BUFFER). */

@@ -341,6 +341,12 @@ async function runServer(
   }
   try {
     await serveTests();
+  } catch (error) {
+    // A setting the server cannot honour at all (e.g. --cntl-ka timings
+    // without libc): one line, before any test.
+    if (!(error instanceof IperfError)) throw error;
+    output.error(`iperf3: error - ${error.iperfText}`);
+    return 1;
   } finally {
     if (pidfile !== undefined) {
       await Deno.remove(pidfile).catch(() => {});
@@ -373,6 +379,9 @@ async function runServer(
       oneOff: config.server.oneOff,
       maxTests: config.server.maxTests,
       keepAlive: config.server.keepAlive,
+      ...(config.server.keepAliveSettings
+        ? { keepAliveSettings: config.server.keepAliveSettings }
+        : {}),
       ...optional("auth", auth),
       ...optional("receiveTimeoutMs", config.server.receiveTimeoutMs),
       ...optional("sendTimeoutMs", config.server.sendTimeoutMs),

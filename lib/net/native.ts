@@ -30,8 +30,12 @@ export const SOCKOPT = {
   IPPROTO_TCP: 6,
   TCP_NODELAY: 1,
   TCP_MAXSEG: 2,
+  TCP_KEEPIDLE: 4,
+  TCP_KEEPINTVL: 5,
+  TCP_KEEPCNT: 6,
   TCP_INFO: 11,
   TCP_CONGESTION: 13,
+  TCP_USER_TIMEOUT: 18,
 } as const;
 
 const AF_INET = 2;

@@ -143,6 +143,66 @@ export interface SocketTuning {
   congestion?: string | undefined;
   /** IPv4 don't-fragment on UDP (`--dont-fragment`). */
   dontFragment?: boolean;
+  /** TCP_USER_TIMEOUT in ms (`--snd-timeout`), 0 or absent for the default. */
+  userTimeoutMs?: number;
+}
+
+/** `--cntl-ka=IDLE/INTVL/CNT`: 0 keeps the system's value. */
+export interface KeepAliveSettings {
+  /** TCP_KEEPIDLE, seconds. */
+  idle: number;
+  /** TCP_KEEPINTVL, seconds. */
+  interval: number;
+  /** TCP_KEEPCNT. */
+  count: number;
+}
+
+/**
+ * Sets the given keepalive timings on a control connection (SO_KEEPALIVE is
+ * switched on through Deno) and reads back what is in effect, as iperf3's
+ * `iperf_set_control_keepalive`.
+ *
+ * @param socket the control connection's socket
+ * @param settings the timings, 0 for the system's
+ * @returns the timings in effect
+ * @throws {IperfError} IECNTLKA when the idle time is not above interval x count, IESETCNTLKA* when the kernel refuses
+ */
+export function applyKeepAlive(
+  socket: StreamSocket,
+  settings: KeepAliveSettings,
+): KeepAliveSettings {
+  const native = socket.native;
+  const fd = socket.fd;
+  const { IPPROTO_TCP, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT } = SOCKOPT;
+  const current = (name: number, code: number) => {
+    const v = native.getInt(fd, IPPROTO_TCP, name);
+    if (v === undefined) throw new IperfError(code);
+    return v;
+  };
+  const idle = settings.idle ||
+    current(TCP_KEEPIDLE, ERROR_CODES.IESETCNTLKAINTERVAL);
+  const interval = settings.interval ||
+    current(TCP_KEEPINTVL, ERROR_CODES.IESETCNTLKAINTERVAL);
+  const count = settings.count ||
+    current(TCP_KEEPCNT, ERROR_CODES.IESETCNTLKACOUNT);
+  if (settings.idle && settings.idle <= interval * count) {
+    throw new IperfError(ERROR_CODES.IECNTLKA, {
+      detail:
+        `idle ${idle} s is not above interval ${interval} s x count ${count}`,
+    });
+  }
+  const set = (name: number, value: number, code: number) => {
+    if (!value) return;
+    try {
+      native.setInt(fd, IPPROTO_TCP, name, value);
+    } catch (error) {
+      throw refused(code, error);
+    }
+  };
+  set(TCP_KEEPIDLE, settings.idle, ERROR_CODES.IESETCNTLKAKEEPIDLE);
+  set(TCP_KEEPINTVL, settings.interval, ERROR_CODES.IESETCNTLKAINTERVAL);
+  set(TCP_KEEPCNT, settings.count, ERROR_CODES.IESETCNTLKACOUNT);
+  return { idle, interval, count };
 }
 
 function refused(code: number, error: unknown): IperfError {
@@ -227,6 +287,18 @@ export function applyAfterConnect(
   const fd = socket.fd;
   const out: { congestion?: string; warning?: string } = {};
   if (options.buffers) setBuffers(native, fd, tuning.window);
+  if (options.tcp && tuning.userTimeoutMs) {
+    try {
+      native.setInt(
+        fd,
+        SOCKOPT.IPPROTO_TCP,
+        SOCKOPT.TCP_USER_TIMEOUT,
+        tuning.userTimeoutMs,
+      );
+    } catch (error) {
+      throw refused(ERROR_CODES.IESETUSERTIMEOUT, error);
+    }
+  }
   if (options.tcp && tuning.congestion) {
     try {
       native.setCongestion(fd, tuning.congestion);

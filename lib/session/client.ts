@@ -53,7 +53,9 @@ import {
 } from "../net/native.ts";
 import {
   applyAfterConnect,
+  applyKeepAlive,
   connectTuned,
+  type KeepAliveSettings,
   locateTcp,
   locateUdp,
   type SocketTuning,
@@ -88,6 +90,8 @@ export interface ClientConfig {
   sendTimeoutMs?: number;
   /** TCP keepalive on the control connection (`--cntl-ka`). */
   keepAlive?: boolean;
+  /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's); need libc. */
+  keepAliveSettings?: KeepAliveSettings;
   /** UDP: `-l` was not given, so datagrams take the control connection's MSS where it is known (as iperf3). */
   defaultLength?: boolean;
 }
@@ -145,7 +149,7 @@ export async function runClientSession(
   if (signal.aborted) throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
 
   const native = nativeSockets();
-  if (!native) refuseSocketOptions(params);
+  if (!native) refuseSocketOptions(params, config);
   const stop = abortPromise(signal);
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
@@ -164,7 +168,19 @@ export async function runClientSession(
       stop.promise,
     );
     const ctl = control;
-    if (config.keepAlive) ctl.setKeepAlive?.(true);
+    if (config.keepAlive) {
+      ctl.setKeepAlive?.(true);
+      const ka = config.keepAliveSettings;
+      if (native && ka && (ka.idle || ka.interval || ka.count)) {
+        const socket = locateTcp(native, ctl);
+        if (socket) {
+          const set = applyKeepAlive(socket, ka);
+          debug(
+            `control connection TCP keepalive TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT are set to ${set.idle}/${set.interval}/${set.count}`,
+          );
+        }
+      }
+    }
     const next = () =>
       unlessAborted(traceState(readState(ctl), debug), stop.promise);
     const send = (state: number) => {
@@ -212,6 +228,7 @@ export async function runClientSession(
       tos: params.tos,
       congestion: params.congestion,
       dontFragment: params.dontFragment,
+      userTimeoutMs: config.sendTimeoutMs ?? 0,
     };
     let congestionUsed: string | undefined;
     let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;
@@ -489,8 +506,12 @@ function controlConnectionMss(
  * Without libc (no `--allow-ffi`, or not Linux) the options that only a
  * socket option can honour are refused rather than silently dropped.
  */
-function refuseSocketOptions(params: TestParams): void {
+function refuseSocketOptions(params: TestParams, config: ClientConfig): void {
+  const ka = config.keepAliveSettings;
   const asked = [
+    ka && (ka.idle || ka.interval || ka.count)
+      ? "--cntl-ka=IDLE/INTVL/CNT"
+      : "",
     params.window ? "-w" : "",
     params.mss ? "-M" : "",
     params.congestion !== undefined ? "-C" : "",

@@ -47,6 +47,8 @@ import {
 import { nativeSockets, nativeUnavailableReason } from "../net/native.ts";
 import {
   applyAfterConnect,
+  applyKeepAlive,
+  type KeepAliveSettings,
   locateTcp,
   type SocketTuning,
 } from "../net/stream_socket.ts";
@@ -110,6 +112,8 @@ export interface ServeOptions {
   idleTimeout?: number;
   /** TCP keepalive on control connections (`--cntl-ka`). */
   keepAlive?: boolean;
+  /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's); need libc (Linux, `--allow-ffi`). */
+  keepAliveSettings?: KeepAliveSettings;
   /** Require credentials (`--rsa-private-key-path`, `--authorized-users-path`). */
   auth?: ServerAuth;
 }
@@ -190,6 +194,16 @@ export async function serve(
   listener: Deno.TcpListener,
   options: ServeOptions = {},
 ): Promise<void> {
+  const ka = options.keepAliveSettings;
+  if (ka && (ka.idle || ka.interval || ka.count) && !nativeSockets()) {
+    closeQuietly(listener);
+    throw new IperfError(ERROR_CODES.IEUNIMP, {
+      detail:
+        `--cntl-ka=IDLE/INTVL/CNT needs a socket option set through libc (${
+          nativeUnavailableReason() ?? "unavailable"
+        })`,
+    });
+  }
   const signal = options.signal ?? new AbortController().signal;
   const emit = options.emit ?? (() => {});
   const onTestError = options.onTestError ?? (() => {});
@@ -350,7 +364,13 @@ async function runServerSession(
   let params: TestParams | undefined;
   try {
     control.setNoDelay(true);
-    if (ctx.options.keepAlive) control.setKeepAlive(true);
+    if (ctx.options.keepAlive) {
+      control.setKeepAlive(true);
+      const ka = ctx.options.keepAliveSettings;
+      const native = nativeSockets();
+      const socket = native && ka && locateTcp(native, control);
+      if (socket && ka) applyKeepAlive(socket, ka);
+    }
     await send(STATES.PARAM_EXCHANGE);
     const wire = await unlessAborted(
       withTimeout(
@@ -386,6 +406,7 @@ async function runServerSession(
       window: p.window,
       tos: p.tos,
       congestion: p.congestion,
+      userTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
     };
     // UDP tests share the server's port, whose socket keeps its defaults
     // (a test's -w is not applied to it).

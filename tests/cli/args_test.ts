@@ -316,7 +316,32 @@ Deno.test("parseCommandLine() reads the server's limits and timeouts", () => {
     ],
     [true, "/tmp/x.pid", 30, 100_000_000, 10, 60, 5000, 7000, true],
   );
-  usageError(["-s", "--cntl-ka=10/5/3"], /--cntl-ka takes no values/);
+  // iperf3 3.19's --cntl-ka=IDLE/INTVL/CNT, each part optional.
+  const ka = parseCommandLine(["-s", "--cntl-ka=10/3/3"]);
+  assert.ok(ka.role === "server");
+  if (ka.role === "server") {
+    assert.equal(ka.server.keepAlive, true);
+    assert.deepEqual(ka.server.keepAliveSettings, {
+      idle: 10,
+      interval: 3,
+      count: 3,
+    });
+  }
+  const partial = parseCommandLine(["-c", "h", "--cntl-ka=/5/"]);
+  assert.ok(partial.role === "client");
+  if (partial.role === "client") {
+    assert.deepEqual(partial.client.keepAliveSettings, {
+      idle: 0,
+      interval: 5,
+      count: 0,
+    });
+  }
+  usageError(
+    ["-s", "--cntl-ka=10/5/3"],
+    /Keepalive Idle time \(10\) should be greater than Retries-interval \(5\) times Retries-count \(3\)/,
+  );
+  usageError(["-s", "--cntl-ka=a/b"], /invalid --cntl-ka value/);
+  usageError(["-s", "--cntl-ka=1/2/3/4"], /invalid --cntl-ka value/);
   usageError(
     ["-c", "h", "--rcv-timeout", "100"],
     /valid only in receiving mode/,

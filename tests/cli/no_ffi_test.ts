@@ -83,6 +83,7 @@ Deno.test("without --allow-ffi: -w, -M, -C, -S and --dont-fragment are refused i
       [["-M", "1000", "-C", "reno"], "-M, -C need socket options"],
       [["--dscp", "ef"], "-S needs a socket option"],
       [["-u", "--dont-fragment"], "--dont-fragment needs a socket option"],
+      [["--cntl-ka=20/4/2"], "--cntl-ka=IDLE/INTVL/CNT needs a socket option"],
     ] as const
   ) {
     await withServer(async (server) => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { nativeSockets } from "../../lib/net/native.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import { ERROR_CODES, IperfError, ServerError } from "../../lib/errors.ts";
 import { writeAll } from "../../lib/net/io.ts";
@@ -187,6 +188,38 @@ Deno.test("runCli() --cntl-ka runs a normal test with keepalive on the control c
     assert.equal(code, 0, stdout);
     assert.match(stdout, /iperf Done\.\n$/);
   }, { keepAlive: true });
+});
+
+Deno.test({
+  name:
+    "runCli() --cntl-ka=IDLE/INTVL/CNT sets the control connection's keepalive timings (-d says so)",
+  ignore: nativeSockets() === undefined,
+  fn: async () => {
+    await withServer(async (server) => {
+      let stdout = "";
+      const code = await runCli([
+        "-c",
+        "127.0.0.1",
+        "-p",
+        String(server.port),
+        "-n",
+        "1M",
+        "--cntl-ka=20/4/2",
+        "-d",
+      ], {
+        stdout: (text) => stdout += text,
+        stderr: (text) => stdout += text,
+      });
+      assert.equal(code, 0, stdout);
+      assert.match(
+        stdout,
+        /control connection TCP keepalive TCP_KEEPIDLE\/TCP_KEEPINTVL\/TCP_KEEPCNT are set to 20\/4\/2\n/,
+      );
+    }, {
+      keepAlive: true,
+      keepAliveSettings: { idle: 30, interval: 5, count: 3 },
+    });
+  },
 });
 
 Deno.test("serve() with credentials answers a malformed or missing token with SERVER_ERROR 142, and goes on", async () => {

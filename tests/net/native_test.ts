@@ -9,6 +9,7 @@ import {
 } from "../../lib/net/native.ts";
 import {
   applyAfterConnect,
+  applyKeepAlive,
   connectTuned,
   locateTcp,
   locateUdp,
@@ -299,5 +300,50 @@ Deno.test({
       sndbuf: 200000,
       rcvbuf: 200000,
     });
+  },
+});
+
+Deno.test({
+  name:
+    "--cntl-ka timings and --snd-timeout's TCP_USER_TIMEOUT reach the kernel",
+  ignore,
+  async fn() {
+    const n = native!;
+    const { client, server } = await pair();
+    try {
+      client.setKeepAlive(true);
+      const c = locateTcp(n, client)!;
+      assert.deepEqual(applyKeepAlive(c, { idle: 20, interval: 4, count: 2 }), {
+        idle: 20,
+        interval: 4,
+        count: 2,
+      });
+      assert.equal(c.getInt(SOCKOPT.IPPROTO_TCP, SOCKOPT.TCP_KEEPIDLE), 20);
+      assert.equal(c.getInt(SOCKOPT.IPPROTO_TCP, SOCKOPT.TCP_KEEPINTVL), 4);
+      assert.equal(c.getInt(SOCKOPT.IPPROTO_TCP, SOCKOPT.TCP_KEEPCNT), 2);
+      // Only the count given: the others are read back from the socket.
+      assert.deepEqual(applyKeepAlive(c, { idle: 0, interval: 0, count: 5 }), {
+        idle: 20,
+        interval: 4,
+        count: 5,
+      });
+      // An idle time not above interval x count is iperf3's error 36.
+      assert.throws(
+        () => applyKeepAlive(c, { idle: 10, interval: 0, count: 0 }),
+        (e: unknown) => e instanceof IperfError && e.code === 36,
+      );
+      applyAfterConnect(c, { window: 0, tos: 0, userTimeoutMs: 7000 }, {
+        buffers: false,
+        server: false,
+        tcp: true,
+      });
+      assert.equal(
+        c.getInt(SOCKOPT.IPPROTO_TCP, SOCKOPT.TCP_USER_TIMEOUT),
+        7000,
+      );
+    } finally {
+      client.close();
+      server.close();
+    }
   },
 });
