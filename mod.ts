@@ -90,6 +90,7 @@ export type {
   UdpInterval,
 } from "./lib/stats/interval.ts";
 export type { UnitFormat } from "./lib/units.ts";
+export type { KeepAliveSettings } from "./lib/net/stream_socket.ts";
 export {
   AccessDeniedError,
   ERROR_CODES,

@@ -98,6 +98,22 @@ async function withIperf3Server(
   };
 }
 
+/** The same test from iperf3's client and then from ours, each against a fresh iperf3 -s in the namespace. */
+async function iperf3ThenOurs(
+  flags: string[],
+): Promise<{ theirs: Doc; ours: Doc }> {
+  const theirs = JSON.parse(
+    (await withIperf3Server(() => iperf3Client(flags))).client,
+  );
+  const run = { code: -1, stdout: "", stderr: "" };
+  await withIperf3Server(async () => {
+    Object.assign(run, await ourClient(flags));
+    return run.stdout;
+  });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  return { theirs, ours: JSON.parse(run.stdout) };
+}
+
 async function iperf3Client(args: string[]): Promise<string> {
   const out = await new Deno.Command("iperf3", {
     args: ["-c", NS_ADDR, ...args],
@@ -131,16 +147,7 @@ Deno.test({
     await path.use(async () => {
       await impair();
       const flags = ["-t", "3", "-C", "cubic", "-J"];
-      const theirs: Doc = JSON.parse(
-        (await withIperf3Server(() => iperf3Client(flags))).client,
-      );
-      let ourRun = { code: -1, stdout: "", stderr: "" };
-      await withIperf3Server(async () => {
-        ourRun = await ourClient(flags);
-        return ourRun.stdout;
-      });
-      assert.equal(ourRun.code, 0, ourRun.stdout + ourRun.stderr);
-      const ours: Doc = JSON.parse(ourRun.stdout);
+      const { theirs, ours } = await iperf3ThenOurs(flags);
 
       // The figures, for the record (the README and the issue quote them).
       const figures = (doc: Doc) =>
@@ -231,16 +238,7 @@ Deno.test({
         async () => {
           await path.nft("namespace", `flush chain netdev ${path.ns} ${CHAIN}`);
           const flags = ["-t", "2", "-C", "cubic", "-J"];
-          const theirs: Doc = JSON.parse(
-            (await withIperf3Server(() => iperf3Client(flags))).client,
-          );
-          const run = { code: -1, stdout: "", stderr: "" };
-          await withIperf3Server(async () => {
-            Object.assign(run, await ourClient(flags));
-            return run.stdout;
-          });
-          assert.equal(run.code, 0, run.stdout + run.stderr);
-          const ours: Doc = JSON.parse(run.stdout);
+          const { theirs, ours } = await iperf3ThenOurs(flags);
           // deno-lint-ignore no-console
           console.log(
             `same path without loss, 2 s: mean RTT iperf3 ${
@@ -279,16 +277,7 @@ Deno.test({
         "-w sets the buffers iperf3 reports, as iperf3 does",
         async () => {
           const flags = ["-t", "1", "-w", "64K", "-J"];
-          const theirs: Doc = JSON.parse(
-            (await withIperf3Server(() => iperf3Client(flags))).client,
-          );
-          const run = { code: -1, stdout: "", stderr: "" };
-          await withIperf3Server(async () => {
-            Object.assign(run, await ourClient(flags));
-            return run.stdout;
-          });
-          assert.equal(run.code, 0, run.stdout + run.stderr);
-          const ours: Doc = JSON.parse(run.stdout);
+          const { theirs, ours } = await iperf3ThenOurs(flags);
           const pick = (d: Doc) => [
             d.start.sock_bufsize,
             d.start.sndbuf_actual,
