@@ -27,8 +27,40 @@ const CHAIN = "lossy";
 const MARKS = "marks";
 
 const reason = nativeSockets()
-  ? await path.unavailable()
+  ? (await path.unavailable() ?? await tbfUnavailable())
   : `no TCP_INFO here: ${nativeUnavailableReason()}`;
+
+/** Whether this kernel has `tc tbf` (tried on the loopback of a scratch namespace). */
+async function tbfUnavailable(): Promise<string | undefined> {
+  const scratch = `${path.ns}t`;
+  const made = await ip(["netns", "add", scratch]);
+  if (!made.ok) return `"ip netns add" failed: ${made.text.trim()}`;
+  try {
+    const tbf = await ip([
+      "netns",
+      "exec",
+      scratch,
+      "tc",
+      "qdisc",
+      "add",
+      "dev",
+      "lo",
+      "root",
+      "tbf",
+      "rate",
+      "1mbit",
+      "burst",
+      "32k",
+      "latency",
+      "40ms",
+    ]);
+    return tbf.ok
+      ? undefined
+      : `"tc qdisc ... tbf" is not available: ${tbf.text.trim()}`;
+  } finally {
+    await ip(["netns", "del", scratch]);
+  }
+}
 if (reason) {
   // deno-lint-ignore no-console
   console.log(`netns TCP_INFO test skipped: ${reason}`);
