@@ -286,6 +286,7 @@ export async function runClientSession(
             tuning,
             localPort,
             id,
+            signal,
           }),
           stop.promise,
         );
@@ -539,6 +540,7 @@ async function connectStream(
     tuning: SocketTuning;
     localPort: number | undefined;
     id: number;
+    signal: AbortSignal;
   },
 ): Promise<
   {
@@ -550,9 +552,14 @@ async function connectStream(
   if (native && tuning.mss) {
     let tuned;
     try {
+      // The session's abort also ends the wait, so no socket is connected
+      // (and left open) after the test gave up.
       const signal = config.connectTimeoutMs
-        ? AbortSignal.timeout(config.connectTimeoutMs)
-        : undefined;
+        ? AbortSignal.any([
+          options.signal,
+          AbortSignal.timeout(config.connectTimeoutMs),
+        ])
+        : options.signal;
       tuned = await connectTuned(native, serverAddress, config.port, {
         tuning,
         localAddress: config.bindAddress,
