@@ -379,6 +379,7 @@ async function runServer(
       oneOff: config.server.oneOff,
       maxTests: config.server.maxTests,
       keepAlive: config.server.keepAlive,
+      warn: (message) => output.error(`warning: ${message}`),
       ...(config.server.keepAliveSettings
         ? { keepAliveSettings: config.server.keepAliveSettings }
         : {}),

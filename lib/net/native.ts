@@ -21,6 +21,7 @@ export const SOCKOPT = {
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
   SO_ACCEPTCONN: 30,
+  SO_COOKIE: 57,
   IPPROTO_IP: 0,
   IP_TOS: 1,
   IP_MTU_DISCOVER: 10,
@@ -43,6 +44,8 @@ const AF_INET6 = 10;
 const SOCK_STREAM = 1;
 const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
+/** Not inherited by processes we start (Deno's own sockets are not either). */
+const SOCK_CLOEXEC = 0o2000000;
 const EBADF = 9;
 const EINPROGRESS = 115;
 const ENOTCONN = 107;
@@ -301,6 +304,17 @@ function makeSockAddr(
   return { buf, family: AF_INET6 };
 }
 
+/** An address to look for: 16 bytes (IPv4 mapped) and the port. */
+interface Target {
+  bytes: Uint8Array;
+  port: number;
+}
+
+function target(addr: Deno.NetAddr): Target | undefined {
+  const bytes = ipBytes(addr.hostname);
+  return bytes ? { bytes, port: addr.port } : undefined;
+}
+
 /** What to look for: a connected TCP socket, a listening TCP socket, or a UDP socket. */
 export type SocketKind = "tcp" | "listener" | "udp";
 
@@ -309,7 +323,9 @@ export class NativeSockets {
   readonly #libc: Libc;
   readonly #addr = new Uint8Array(128);
   readonly #len = new Uint32Array(1);
+  readonly #lenBytes = new Uint8Array(this.#len.buffer);
   readonly #int = new Int32Array(1);
+  #errnoView: Deno.UnsafePointerView | undefined;
 
   /**
    * Creates an instance.
@@ -320,9 +336,14 @@ export class NativeSockets {
     this.#libc = libc;
   }
 
+  /** errno of the last failed call (this thread's; JS runs on one thread). */
   #errno(): number {
-    const p = this.#libc.__errno_location();
-    return p ? new Deno.UnsafePointerView(p).getInt32() : 0;
+    if (!this.#errnoView) {
+      const p = this.#libc.__errno_location();
+      if (!p) return 0;
+      this.#errnoView = new Deno.UnsafePointerView(p);
+    }
+    return this.#errnoView.getInt32();
   }
 
   #error(call: string): NativeError {
@@ -332,13 +353,36 @@ export class NativeSockets {
     return new NativeError(call, errno, text);
   }
 
-  #name(fd: number, peer: boolean): SockAddr | undefined {
+  /** getsockname/getpeername into `#addr`; returns its length, or -errno. */
+  #nameInto(fd: number, peer: boolean): number {
     this.#len[0] = this.#addr.byteLength;
     const call = peer ? this.#libc.getpeername : this.#libc.getsockname;
-    if (call(fd, this.#addr, new Uint8Array(this.#len.buffer)) !== 0) {
-      return undefined;
+    if (call(fd, this.#addr, this.#lenBytes) !== 0) return -this.#errno();
+    return this.#len[0] as number;
+  }
+
+  #name(fd: number, peer: boolean): SockAddr | undefined {
+    const len = this.#nameInto(fd, peer);
+    return len < 0 ? undefined : parseSockAddr(this.#addr, len);
+  }
+
+  /** Whether `#addr` (of length `len`) holds `want` (16 bytes + port). */
+  #addrIs(len: number, want: Target): boolean {
+    const a = this.#addr;
+    if ((a[2] as number) * 256 + (a[3] as number) !== want.port) return false;
+    const family = new DataView(a.buffer).getUint16(0, LITTLE_ENDIAN);
+    const b = want.bytes;
+    if (family === AF_INET && len >= 8) {
+      for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+      if (b[10] !== 0xff || b[11] !== 0xff) return false;
+      for (let i = 0; i < 4; i++) if (a[4 + i] !== b[12 + i]) return false;
+      return true;
     }
-    return parseSockAddr(this.#addr, this.#len[0] as number);
+    if (family === AF_INET6 && len >= 24) {
+      for (let i = 0; i < 16; i++) if (a[8 + i] !== b[i]) return false;
+      return true;
+    }
+    return false;
   }
 
   /**
@@ -355,41 +399,39 @@ export class NativeSockets {
     local: Deno.NetAddr,
     remote?: Deno.NetAddr,
   ): number | undefined {
-    const localKey = addressKey(local.hostname, local.port);
-    const remoteKey = remote && addressKey(remote.hostname, remote.port);
-    if (!localKey || (kind === "tcp" && !remoteKey)) return undefined;
+    const want = target(local);
+    const peer = remote && target(remote);
+    if (!want || (kind === "tcp" && !peer)) return undefined;
     let closedRun = 0;
     for (let fd = 0; fd < MAX_FD && closedRun < CLOSED_RUN_END; fd++) {
-      const name = this.#name(fd, false);
-      if (!name) {
-        closedRun = this.#errno() === EBADF ? closedRun + 1 : 0;
+      const len = this.#nameInto(fd, false);
+      if (len < 0) {
+        closedRun = -len === EBADF ? closedRun + 1 : 0;
         continue;
       }
       closedRun = 0;
-      if (this.#matches(fd, kind, localKey, remoteKey)) return fd;
+      if (this.#addrIs(len, want) && this.#kindMatches(fd, kind, peer)) {
+        return fd;
+      }
     }
     return undefined;
   }
 
-  #matches(
-    fd: number,
-    kind: SocketKind,
-    localKey: string,
-    remoteKey: string | undefined,
-  ): boolean {
-    const name = this.#name(fd, false);
-    if (name?.key !== localKey) return false;
+  #kindMatches(fd: number, kind: SocketKind, peer?: Target): boolean {
     const type = this.getInt(fd, SOCKOPT.SOL_SOCKET, SOCKOPT.SO_TYPE);
     if (kind === "udp") return type === SOCK_DGRAM;
     if (type !== SOCK_STREAM) return false;
     const listening =
       this.getInt(fd, SOCKOPT.SOL_SOCKET, SOCKOPT.SO_ACCEPTCONN) === 1;
     if (kind === "listener") return listening;
-    return !listening && this.#name(fd, true)?.key === remoteKey;
+    if (listening || !peer) return false;
+    const len = this.#nameInto(fd, true);
+    return len >= 0 && this.#addrIs(len, peer);
   }
 
   /**
-   * Whether `fd` still is the socket {@linkcode find} matched.
+   * Whether `fd` still is the socket {@linkcode find} matched, by its
+   * addresses (see {@linkcode NativeSockets.cookie} for the better test).
    *
    * @param fd the descriptor
    * @param kind the socket's kind
@@ -403,9 +445,33 @@ export class NativeSockets {
     local: Deno.NetAddr,
     remote?: Deno.NetAddr,
   ): boolean {
-    const localKey = addressKey(local.hostname, local.port);
-    const remoteKey = remote && addressKey(remote.hostname, remote.port);
-    return !!localKey && this.#matches(fd, kind, localKey, remoteKey);
+    const want = target(local);
+    if (!want) return false;
+    const len = this.#nameInto(fd, false);
+    if (len < 0 || !this.#addrIs(len, want)) return false;
+    const peer = remote && target(remote);
+    return this.#kindMatches(fd, kind, peer);
+  }
+
+  /**
+   * The socket's SO_COOKIE: a number the kernel gives each socket once, so it
+   * tells a socket from a later one on the same descriptor, and stays
+   * readable after a reset (when getpeername no longer answers).
+   *
+   * @param fd the descriptor
+   * @returns the cookie, or undefined where the kernel has none (before 4.13)
+   */
+  cookie(fd: number): bigint | undefined {
+    const buf = new BigUint64Array(1);
+    this.#len[0] = 8;
+    const r = this.#libc.getsockopt(
+      fd,
+      SOCKOPT.SOL_SOCKET,
+      SOCKOPT.SO_COOKIE,
+      new Uint8Array(buf.buffer),
+      this.#lenBytes,
+    );
+    return r === 0 && this.#len[0] === 8 ? buf[0] : undefined;
   }
 
   /**
@@ -555,23 +621,27 @@ export class NativeSockets {
       configure?: (fd: number) => void;
     } = {},
   ): number {
-    const target = makeSockAddr(hostname, port);
-    const fd = this.#libc.socket(target.family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    const dest = makeSockAddr(hostname, port);
+    const fd = this.#libc.socket(
+      dest.family,
+      SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+      0,
+    );
     if (fd < 0) throw this.#error("socket");
     try {
       options.configure?.(fd);
       if (options.localAddress !== undefined || options.localPort) {
         const host = options.localAddress ??
-          (target.family === AF_INET ? "0.0.0.0" : "::");
+          (dest.family === AF_INET ? "0.0.0.0" : "::");
         const local = makeSockAddr(host, options.localPort ?? 0);
-        if (local.family !== target.family) {
+        if (local.family !== dest.family) {
           throw new NativeError("bind", 97, "Address family not supported");
         }
         if (this.#libc.bind(fd, local.buf, local.buf.byteLength) !== 0) {
           throw this.#error("bind");
         }
       }
-      const r = this.#libc.connect(fd, target.buf, target.buf.byteLength);
+      const r = this.#libc.connect(fd, dest.buf, dest.buf.byteLength);
       if (r !== 0 && this.#errno() !== EINPROGRESS) {
         throw this.#error("connect");
       }
@@ -623,7 +693,11 @@ export class NativeSockets {
         !hostname.includes(":")
       ? AF_INET
       : AF_INET6;
-    const fd = this.#libc.socket(family, udp ? SOCK_DGRAM : SOCK_STREAM, 0);
+    const fd = this.#libc.socket(
+      family,
+      (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC,
+      0,
+    );
     if (fd < 0) return undefined;
     try {
       const { SOL_SOCKET, SO_SNDBUF, SO_RCVBUF } = SOCKOPT;

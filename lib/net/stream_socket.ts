@@ -29,6 +29,7 @@ export class StreamSocket {
   readonly #kind: SocketKind;
   readonly #local: Deno.NetAddr;
   readonly #remote: Deno.NetAddr | undefined;
+  readonly #cookie: bigint | undefined;
 
   /**
    * Creates an instance.
@@ -51,6 +52,7 @@ export class StreamSocket {
     this.#kind = kind;
     this.#local = local;
     this.#remote = remote;
+    this.#cookie = native.cookie(fd);
   }
 
   /** libc's socket calls this socket is read with. */
@@ -58,8 +60,15 @@ export class StreamSocket {
     return this.#native;
   }
 
-  /** Whether the descriptor still is this socket (it is never read otherwise). */
+  /**
+   * Whether the descriptor still is this socket (it is never read
+   * otherwise): its SO_COOKIE, which also holds after a reset; its addresses
+   * on kernels without one.
+   */
   get alive(): boolean {
+    if (this.#cookie !== undefined) {
+      return this.#native.cookie(this.fd) === this.#cookie;
+    }
     return this.#native.still(this.fd, this.#kind, this.#local, this.#remote);
   }
 
@@ -352,8 +361,9 @@ export function applyAfterConnect(
   return out;
 }
 
-/** How often a native connect is checked for completion. */
+/** How often a native connect is checked for completion: from 1 ms, doubling up to 50 ms. */
 const CONNECT_POLL_MS = 1;
+const CONNECT_POLL_MAX_MS = 50;
 
 /**
  * Connects a TCP stream the way iperf3 does when options must precede the
@@ -386,10 +396,14 @@ export async function connectTuned(
   });
   let adopted = false;
   try {
+    let waitMs = CONNECT_POLL_MS;
     while (!native.connectDone(fd)) {
       options.signal?.throwIfAborted();
-      await new Promise((resolve) => setTimeout(resolve, CONNECT_POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      waitMs = Math.min(waitMs * 2, CONNECT_POLL_MAX_MS);
     }
+    // An abort that came while the last wait ran: nobody takes the socket.
+    options.signal?.throwIfAborted();
     const conn = adoptSocket(fd);
     adopted = true;
     const socket = new StreamSocket(

@@ -112,6 +112,8 @@ export interface ServeOptions {
   idleTimeout?: number;
   /** TCP keepalive on control connections (`--cntl-ka`). */
   keepAlive?: boolean;
+  /** Receives warnings (iperf3 prints them as `warning: ...` on stderr). */
+  warn?: (message: string) => void;
   /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's); need libc (Linux, `--allow-ffi`). */
   keepAliveSettings?: KeepAliveSettings;
   /** Require credentials (`--rsa-private-key-path`, `--authorized-users-path`). */
@@ -549,7 +551,7 @@ async function runServerSession(
                 server: true,
                 tcp: true,
               });
-              if (r.warning) debug(`warning: ${r.warning}`);
+              if (r.warning) ctx.options.warn?.(r.warning);
               congestionUsed ??= r.congestion;
             } catch (error) {
               closeQuietly(conn);

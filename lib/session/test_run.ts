@@ -348,7 +348,7 @@ export class TestRun {
         bytes: t.counter.bytes,
         duration: t.stats.elapsed(this.#finalMs || performance.now()),
       };
-      if (this.hasRetransmits && t.stream.sender) {
+      if (this.hasRetransmits && t.stream.conn) {
         const k = t.tcp;
         total.tcp = {
           retransmits: k.retransmits,
@@ -485,7 +485,13 @@ export class TestRun {
         this.#omitting,
         t.stream.udp ? udpNow(t) : undefined,
       );
-      if (retr && t.stream.sender) interval.tcp = this.#tcpSample(t);
+      // iperf3 reads TCP_INFO on every TCP stream of a side that sends
+      // (in --bidir its receiving streams too: their cwnd/RTT reach the
+      // summary), and prints the interval's figures for senders only.
+      if (retr && t.stream.conn) {
+        const tcp = this.#tcpSample(t);
+        if (t.stream.sender) interval.tcp = tcp;
+      }
       return interval;
     });
     return retr ? { streams, retransmits: true } : { streams };
@@ -620,7 +626,7 @@ export class TestRun {
           outOfOrder: counts.outOfOrder,
         };
         t.accounting.resetJitter();
-        if (this.hasRetransmits && t.stream.sender) {
+        if (this.hasRetransmits && t.stream.conn) {
           // iperf_reset_stats: retransmits count from here on.
           t.tcp.prevTotal = t.stream.probe?.tcpInfo()?.totalRetrans ??
             t.tcp.prevTotal;

@@ -347,3 +347,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "TCP_INFO stays readable after the peer resets the connection (SO_COOKIE)",
+  ignore,
+  async fn() {
+    const n = native!;
+    const { client, server } = await pair();
+    try {
+      const c = locateTcp(n, client)!;
+      // Unread data at close makes the server's kernel answer with RST.
+      await client.write(new Uint8Array(4096));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      server.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // The reset shows as a failed write (bounded: 50 tries).
+      let failed = false;
+      for (let i = 0; i < 50 && !failed; i++) {
+        try {
+          await client.write(new Uint8Array(1024));
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        } catch {
+          failed = true;
+        }
+      }
+      assert.ok(failed, "the write after the reset should fail");
+      // The addresses no longer answer (getpeername: ENOTCONN) ...
+      assert.equal(
+        n.still(c.fd, "tcp", client.localAddr, client.remoteAddr),
+        false,
+      );
+      // ... but the cookie still names the socket, and TCP_INFO is read.
+      assert.equal(c.alive, true);
+      assert.ok((c.tcpInfo()?.bytesAcked ?? 0) >= 4096);
+    } finally {
+      client.close();
+    }
+  },
+});
