@@ -255,11 +255,30 @@ Deno.test("runClientSession() reports a refused connection with iperf3's message
   );
 });
 
+/** A port p where p and p + 1 are both free on 127.0.0.1, from 20000 to 32000. */
+function freePortPair(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const p = 20000 + Math.floor(Math.random() * 12000);
+    try {
+      const a = Deno.listen({ hostname: "127.0.0.1", port: p });
+      try {
+        Deno.listen({ hostname: "127.0.0.1", port: p + 1 }).close();
+        return p;
+      } finally {
+        a.close();
+      }
+    } catch {
+      // Taken: try another.
+    }
+  }
+  throw new Error("no two free ports in a row between 20000 and 32000");
+}
+
 Deno.test("runClientSession() binds its streams to -B and --cport, one port per stream", async () => {
   await withServer(async (server) => {
-    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    const cport = probe.addr.port;
-    probe.close();
+    // Two free ports in a row, below the ephemeral range (32768+), so that
+    // the control connection's own port cannot land on the second one.
+    const cport = freePortPair();
     const outcome = await runClientSession({
       host: "127.0.0.1",
       port: server.port,
