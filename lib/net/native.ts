@@ -129,8 +129,14 @@ let loaded: { libc: Libc } | { reason: string } | undefined;
  */
 export function nativeSockets(): NativeSockets | undefined {
   const l = load();
-  return "libc" in l ? new NativeSockets(l.libc) : undefined;
+  if (!("libc" in l)) return undefined;
+  // One instance: its scratch buffers are reused by every call (all calls
+  // are synchronous on the one JS thread).
+  shared ??= new NativeSockets(l.libc);
+  return shared;
 }
+
+let shared: NativeSockets | undefined;
 
 /**
  * Why {@linkcode nativeSockets} returns `undefined`, or `undefined` when it

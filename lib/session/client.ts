@@ -168,13 +168,14 @@ export async function runClientSession(
       stop.promise,
     );
     const ctl = control;
+    // The control connection's socket, where libc can reach it.
+    const ctlSocket = native && locateTcp(native, ctl);
     if (config.keepAlive) {
       ctl.setKeepAlive?.(true);
       const ka = config.keepAliveSettings;
-      if (native && ka && (ka.idle || ka.interval || ka.count)) {
-        const socket = locateTcp(native, ctl);
-        if (socket) {
-          const set = applyKeepAlive(socket, ka);
+      if (ka && (ka.idle || ka.interval || ka.count)) {
+        if (ctlSocket) {
+          const set = applyKeepAlive(ctlSocket, ka);
           debug(
             `control connection TCP keepalive TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT are set to ${set.idle}/${set.interval}/${set.count}`,
           );
@@ -192,7 +193,7 @@ export async function runClientSession(
     await writeAll(ctl, encodeCookie(cookie));
     // iperf3 reads the control connection's MSS (0 when it cannot) and
     // sizes default UDP datagrams to it.
-    const controlMss = controlConnectionMss(native, ctl);
+    const controlMss = controlConnectionMss(ctlSocket || undefined);
     if (params.protocol === "udp") {
       if (config.defaultLength && controlMss > 0) {
         params = { ...params, length: controlMss };
@@ -491,15 +492,8 @@ async function resolveHost(host: string, family?: 4 | 6): Promise<string> {
 }
 
 /** TCP_MAXSEG of the control connection, 0 when unknown (iperf3's `ctrl_sck_mss`). */
-function controlConnectionMss(
-  native: NativeSockets | undefined,
-  control: StreamConn,
-): number {
-  if (!native) return 0;
-  const mss = locateTcp(native, control)?.getInt(
-    SOCKOPT.IPPROTO_TCP,
-    SOCKOPT.TCP_MAXSEG,
-  ) ?? 0;
+function controlConnectionMss(control: StreamSocket | undefined): number {
+  const mss = control?.getInt(SOCKOPT.IPPROTO_TCP, SOCKOPT.TCP_MAXSEG) ?? 0;
   return mss > 0 && mss <= 65507 ? mss : 0;
 }
 
