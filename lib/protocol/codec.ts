@@ -22,6 +22,27 @@ export const COOKIE_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 export const DEFAULT_MAX_JSON_SIZE = 8192;
 
 /**
+ * The deepest nesting of objects and arrays accepted in a JSON frame; the
+ * frame's own object is level 1. iperf3's documents are shallow: a results
+ * frame that carries a whole `-J` document in `server_output_json` is 6
+ * levels deep, so 64 leaves room for any honest peer while keeping every
+ * recursive walker of peer data (`JSON.stringify`, the cJSON printer) far
+ * from the stack limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Objects and arrays accepted per KiB of a JSON frame, on top of
+ * {@linkcode MIN_JSON_CONTAINERS}. iperf3 3.12's own documents hold 5 to 13
+ * per KiB; a frame of nothing but `{}` holds 341, and parsing 4 MiB of them
+ * costs about 140 MiB, where 32 per KiB costs about 20 MiB.
+ */
+export const MAX_JSON_CONTAINERS_PER_KIB = 32;
+
+/** Objects and arrays every JSON frame may hold, however short it is. */
+export const MIN_JSON_CONTAINERS = 1024;
+
+/**
  * A fresh random cookie of 36 characters from {@linkcode COOKIE_ALPHABET}.
  *
  * @returns the cookie text, without the NUL
@@ -175,15 +196,27 @@ export interface ReadJsonOptions {
   maxSize?: number;
   /** The iperf3 error number to report on failure (IERECVPARAMS, IERECVRESULTS). */
   code?: number;
+  /** The deepest nesting of objects and arrays accepted; {@linkcode MAX_JSON_DEPTH} by default. */
+  maxDepth?: number;
+  /**
+   * Objects and arrays accepted per KiB of body, on top of
+   * {@linkcode MIN_JSON_CONTAINERS}; {@linkcode MAX_JSON_CONTAINERS_PER_KIB}
+   * by default.
+   */
+  maxContainersPerKib?: number;
 }
 
 /**
  * Reads one JSON frame whose body must be a JSON object.
  *
+ * The body is scanned once before `JSON.parse`, which would otherwise spend
+ * about a second and 170 MiB on 4 MiB of `[[[[...]]]]`, and whose result
+ * later code walks recursively.
+ *
  * @param reader the control connection
- * @param options size cap and error number
+ * @param options size cap, nesting and container limits, and error number
  * @returns the parsed object
- * @throws {ProtocolError} on a short read, a length of 0 or over the cap, bad UTF-8 or JSON, or a non-object
+ * @throws {ProtocolError} on a short read, a length of 0 or over the cap, nesting deeper than `maxDepth`, too many objects and arrays, bad UTF-8 or JSON, or a non-object
  */
 export async function readJsonFrame(
   reader: Reader,
@@ -214,6 +247,16 @@ export async function readJsonFrame(
       detail: `connection closed after ${n} of ${length} JSON bytes`,
     });
   }
+  const shape = checkJsonShape(
+    body,
+    options.maxDepth ?? MAX_JSON_DEPTH,
+    MIN_JSON_CONTAINERS +
+      Math.floor(
+        length * (options.maxContainersPerKib ?? MAX_JSON_CONTAINERS_PER_KIB) /
+          1024,
+      ),
+  );
+  if (shape !== undefined) throw new ProtocolError(code, { detail: shape });
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
@@ -224,6 +267,60 @@ export async function readJsonFrame(
     throw new ProtocolError(code, { detail: "JSON is not an object" });
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * What the scan of `checkJsonShape` does with each byte outside a string;
+ * inside one only the quote and the backslash matter.
+ */
+const BYTE_CLASS = (() => {
+  const table = new Uint8Array(256);
+  table[0x22] = 1; // "
+  table[0x5c] = 2; // backslash
+  table[0x5b] = 3; // [
+  table[0x7b] = 3; // {
+  table[0x5d] = 4; // ]
+  table[0x7d] = 4; // }
+  return table;
+})();
+
+/**
+ * One pass over a JSON body, without allocating: the first reason to refuse
+ * it (nesting deeper than `maxDepth`, more than `maxContainers` objects and
+ * arrays), or `undefined`. Brackets inside strings do not count; a backslash
+ * in a string skips the byte after it, so `\"` and `\\` are handled. Bytes
+ * of multi-byte UTF-8 characters are all 0x80 or above and never match.
+ * Anything else wrong with the body is left to `JSON.parse`.
+ */
+function checkJsonShape(
+  body: Uint8Array,
+  maxDepth: number,
+  maxContainers: number,
+): string | undefined {
+  let depth = 0;
+  let containers = 0;
+  let inString = false;
+  const n = body.length;
+  for (let i = 0; i < n; i++) {
+    const kind = BYTE_CLASS[body[i] ?? 0] ?? 0;
+    if (kind === 0) continue;
+    if (inString) {
+      if (kind === 1) inString = false;
+      else if (kind === 2) i++;
+    } else if (kind === 1) {
+      inString = true;
+    } else if (kind === 3) {
+      if (++depth > maxDepth) {
+        return `JSON nesting deeper than ${maxDepth} levels`;
+      }
+      if (++containers > maxContainers) {
+        return `JSON holds more than ${maxContainers} objects and arrays in ${n} bytes`;
+      }
+    } else if (kind === 4) {
+      depth--;
+    }
+  }
+  return undefined;
 }
 
 /**

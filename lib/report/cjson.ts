@@ -22,6 +22,16 @@ const INT64_MAX = 2n ** 63n - 1n;
 /** `LLONG_MIN`, which `cJSON_CreateNumber` stores for numbers at or below -2^63. */
 const INT64_MIN = -(2n ** 63n);
 
+/**
+ * The deepest nesting of objects and arrays {@linkcode formatCJson} and
+ * {@linkcode formatCJsonCompact} print; the value itself is level 1. The
+ * printer recurses, and a bound well inside the stack turns a too-deep value
+ * into a clear `RangeError` instead of a stack overflow. Peer JSON is already
+ * refused deeper than `MAX_JSON_DEPTH` (64) levels by `readJsonFrame`, and
+ * iperf3's own documents are about 7 levels deep.
+ */
+export const MAX_CJSON_DEPTH = 256;
+
 /** Escapes with a short form in `print_string_ptr`; other controls use `\u00xx`. */
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '"': '\\"',
@@ -50,6 +60,8 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
  * @throws {TypeError} when the value, or anything inside it, is a bigint,
  * symbol or function, when the value itself is `undefined`, or when it
  * contains a circular reference
+ * @throws {RangeError} when objects and arrays nest deeper than
+ * {@linkcode MAX_CJSON_DEPTH} levels
  *
  * @example Usage
  * ```ts
@@ -74,6 +86,8 @@ export function formatCJson(value: unknown): string {
  * @throws {TypeError} when the value, or anything inside it, is a bigint,
  * symbol or function, when the value itself is `undefined`, or when it
  * contains a circular reference
+ * @throws {RangeError} when objects and arrays nest deeper than
+ * {@linkcode MAX_CJSON_DEPTH} levels
  *
  * @example Usage
  * ```ts
@@ -123,6 +137,11 @@ function printValue(
   }
   if (seen.has(value)) {
     throw new TypeError("Cannot format value as JSON: circular reference");
+  }
+  if (depth >= MAX_CJSON_DEPTH) {
+    throw new RangeError(
+      `Cannot format value as JSON: nesting deeper than ${MAX_CJSON_DEPTH} levels`,
+    );
   }
   seen.add(value);
   if (Array.isArray(value)) {

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { formatCJson, formatCJsonCompact } from "../../lib/report/cjson.ts";
+import {
+  formatCJson,
+  formatCJsonCompact,
+  MAX_CJSON_DEPTH,
+} from "../../lib/report/cjson.ts";
 
 // The two documents are Appendix B.1 and B.2 of
 // shared/reference/iperf3-wire-and-output.md, real `iperf3 -J` output of
@@ -483,4 +487,44 @@ Deno.test("formatCJsonCompact() prints the captured documents with the same numb
   assert.equal(/\s/.test(compact.replaceAll(/"[^"]*"/g, "")), false);
   assert.deepEqual(JSON.parse(compact), value);
   assert.ok(compact.includes('"seconds":1.0000070333480835,'));
+});
+
+/** Arrays or objects nested `levels` deep, built without recursion. */
+function nested(levels: number, kind: "array" | "object"): unknown {
+  let value: unknown = kind === "array" ? [] : {};
+  for (let i = 1; i < levels; i++) {
+    value = kind === "array" ? [value] : { a: value };
+  }
+  return value;
+}
+
+Deno.test("formatCJson() refuses a value nested deeper than MAX_CJSON_DEPTH with its own RangeError", () => {
+  assert.equal(MAX_CJSON_DEPTH, 256);
+  const message = "Cannot format value as JSON: nesting deeper than 256 levels";
+  for (const kind of ["array", "object"] as const) {
+    for (const levels of [MAX_CJSON_DEPTH + 1, 100_000]) {
+      for (const format of [formatCJson, formatCJsonCompact]) {
+        assert.throws(
+          () => format(nested(levels, kind)),
+          (error: unknown) => {
+            // Not V8's "Maximum call stack size exceeded".
+            assert.ok(error instanceof RangeError);
+            assert.equal(error.message, message);
+            return true;
+          },
+        );
+      }
+    }
+  }
+});
+
+Deno.test("formatCJson() prints a value nested exactly MAX_CJSON_DEPTH levels", () => {
+  const arrays = nested(MAX_CJSON_DEPTH, "array");
+  assert.equal(
+    formatCJson(arrays),
+    "[".repeat(MAX_CJSON_DEPTH) + "]".repeat(MAX_CJSON_DEPTH),
+  );
+  const objects = nested(MAX_CJSON_DEPTH, "object");
+  assert.deepEqual(JSON.parse(formatCJson(objects)), objects);
+  assert.equal(formatCJsonCompact(objects), JSON.stringify(objects));
 });
