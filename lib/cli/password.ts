@@ -5,13 +5,18 @@
  * @module
  */
 
+/** The longest password accepted, in bytes (iperf3's `getpass` keeps far less). */
+const MAX_PASSWORD_BYTES = 4096;
+
 /**
  * The password: `IPERF3_PASSWORD` when it is set (and readable), else a
  * prompt on the terminal with echo off, else a line from standard input.
+ * At most `MAX_PASSWORD_BYTES` bytes are taken, so `< /dev/zero` ends at once.
  *
  * @param prompt the prompt text (iperf3: `Password: `)
  * @returns the password
  * @throws {TypeError} when there is no password to be had
+ * @throws {RangeError} when the password is longer than `MAX_PASSWORD_BYTES`
  */
 export async function readPassword(prompt = "Password: "): Promise<string> {
   const env = envPassword();
@@ -22,7 +27,8 @@ export async function readPassword(prompt = "Password: "): Promise<string> {
     await Deno.stderr.write(encoder.encode(prompt));
     stdin.setRaw(true);
     try {
-      const bytes: number[] = [];
+      const bytes = new Uint8Array(MAX_PASSWORD_BYTES);
+      let length = 0;
       const one = new Uint8Array(1);
       while (true) {
         const n = await stdin.read(one);
@@ -31,34 +37,47 @@ export async function readPassword(prompt = "Password: "): Promise<string> {
         if (b === 0x03) {
           throw new TypeError("interrupted at the password prompt");
         }
-        if (b === 0x7f || b === 0x08) bytes.pop();
-        else bytes.push(b);
+        if (b === 0x7f || b === 0x08) {
+          length = Math.max(0, length - 1);
+        } else {
+          if (length === MAX_PASSWORD_BYTES) throw tooLong();
+          bytes[length++] = b;
+        }
       }
-      return new TextDecoder().decode(new Uint8Array(bytes));
+      return new TextDecoder().decode(bytes.subarray(0, length));
     } finally {
       stdin.setRaw(false);
       await Deno.stderr.write(encoder.encode("\n"));
     }
   }
-  // Not a terminal: the first line of standard input.
-  const chunks: Uint8Array[] = [];
-  const buffer = new Uint8Array(256);
-  while (true) {
-    const n = await stdin.read(buffer);
+  // Not a terminal: the first line of standard input, read up to the cap
+  // and its line end (CRLF) and no further.
+  const buffer = new Uint8Array(MAX_PASSWORD_BYTES + 2);
+  let length = 0;
+  let lineEnd = -1;
+  while (lineEnd < 0 && length < buffer.byteLength) {
+    const n = await stdin.read(buffer.subarray(length));
     if (n === null) break;
-    chunks.push(buffer.slice(0, n));
-    if (buffer.subarray(0, n).includes(0x0a)) break;
+    lineEnd = buffer.subarray(length, length + n).indexOf(0x0a);
+    if (lineEnd >= 0) lineEnd += length;
+    length += n;
   }
-  const text = new TextDecoder().decode(
-    new Uint8Array(chunks.flatMap((c) => [...c])),
-  );
-  const line = text.split(/\r?\n/)[0] ?? "";
+  let end = lineEnd < 0 ? length : lineEnd;
+  if (end > 0 && buffer[end - 1] === 0x0d) end--;
+  if (end > MAX_PASSWORD_BYTES) throw tooLong();
+  const line = new TextDecoder().decode(buffer.subarray(0, end));
   if (line === "") {
     throw new TypeError(
       "no password: set IPERF3_PASSWORD or type it when asked",
     );
   }
   return line;
+}
+
+function tooLong(): RangeError {
+  return new RangeError(
+    `the password is longer than ${MAX_PASSWORD_BYTES} bytes`,
+  );
 }
 
 function envPassword(): string | undefined {

@@ -30,6 +30,7 @@ import { VERSION } from "../version.ts";
 import { closeQuietly } from "../net/conn.ts";
 import { spawnDaemon } from "./daemon.ts";
 import { readPassword } from "./password.ts";
+import { readCapped } from "./read_capped.ts";
 import {
   assertPrivateKey,
   assertPublicKey,
@@ -100,17 +101,40 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       return 1;
     }
   }
+  // A write that fails (ENOSPC on the log file, EIO...) stops the test as
+  // Ctrl-C would: the peer is told, sockets are closed, and one line says why.
+  const outputFailed = new AbortController();
+  const signal = io.signal
+    ? AbortSignal.any([io.signal, outputFailed.signal])
+    : outputFailed.signal;
   let output: Output;
   try {
-    output = openOutput(config.output, io, config.role === "client");
+    output = openOutput(
+      config.output,
+      io,
+      config.role === "client",
+      () => outputFailed.abort(),
+    );
   } catch (error) {
-    io.stderr(`iperf3: error - unable to open log file: ${describe(error)}\n`);
+    io.stderr(
+      `iperf3: error - unable to open log file "${config.output.logfile}": ${
+        fileReason(error)
+      }\n`,
+    );
     return 1;
   }
   try {
-    return config.role === "client"
-      ? await runClient(config, output, io.signal)
-      : await runServer(config, output, io.signal);
+    const code = config.role === "client"
+      ? await runClient(config, output, signal)
+      : await runServer(config, output, signal);
+    const failure = output.failure();
+    if (failure === undefined) return code;
+    try {
+      io.stderr(`iperf3: error - ${failure}\n`);
+    } catch {
+      // stderr is gone too: the exit code is all that is left.
+    }
+    return 1;
   } finally {
     output.close();
   }
@@ -126,11 +150,26 @@ interface Output {
   error(text: string): void;
   /** Closes the log file, if any. */
   close(): void;
+  /** Why a write failed (then nothing more is written), if one did. */
+  failure(): string | undefined;
 }
 
-function openOutput(config: OutputConfig, io: CliIo, client: boolean): Output {
+/**
+ * The CLI's output on `io` or on the `--logfile`. A write that throws is not
+ * retried: the reason is kept for `failure()` and `onFailure` is called once.
+ *
+ * @throws {Deno.errors.NotFound} and the other errors of opening the log file
+ */
+function openOutput(
+  config: OutputConfig,
+  io: CliIo,
+  client: boolean,
+  onFailure: () => void,
+): Output {
   let stdout = io.stdout;
   let stderr = io.stderr;
+  let stdoutName = "standard output";
+  let stderrName = "standard error";
   let close = () => {};
   if (config.logfile !== undefined) {
     // iperf3 appends everything, errors included, to the log file.
@@ -148,8 +187,23 @@ function openOutput(config: OutputConfig, io: CliIo, client: boolean): Output {
     };
     stdout = write;
     stderr = write;
+    stdoutName = stderrName = `log file "${config.logfile}"`;
     close = () => file.close();
   }
+  let failure: string | undefined;
+  const guard = (sink: (text: string) => void, name: string) => {
+    return (text: string) => {
+      if (failure !== undefined) return;
+      try {
+        sink(text);
+      } catch (error) {
+        failure = `unable to write to ${name}: ${fileReason(error)}`;
+        onFailure();
+      }
+    };
+  };
+  const out = guard(stdout, stdoutName);
+  const err = guard(stderr, stderrName);
   const title = client && config.title !== undefined
     ? `${config.title}:  `
     : "";
@@ -158,10 +212,11 @@ function openOutput(config: OutputConfig, io: CliIo, client: boolean): Output {
       ? ""
       : strftime(config.timestamps, new Date())) + title;
   return {
-    line: (text) => stdout(`${prefix()}${text}\n`),
-    raw: (text) => stdout(text),
-    error: (text) => stderr(`${prefix()}${text}\n`),
+    line: (text) => out(`${prefix()}${text}\n`),
+    raw: (text) => out(text),
+    error: (text) => err(`${prefix()}${text}\n`),
     close,
+    failure: () => failure,
   };
 }
 
@@ -416,7 +471,11 @@ async function runServer(
 
 /** The client's `authtoken` (iperf3 `encode_auth_setting`). */
 async function clientToken(auth: ClientAuthConfig): Promise<string> {
-  const pem = await readKeyFile(auth.publicKeyPath, "RSA public key");
+  const pem = await readKeyFile(
+    auth.publicKeyPath,
+    "RSA public key",
+    MAX_KEY_FILE_BYTES,
+  );
   assertKey(() => assertPublicKey(pem), auth.publicKeyPath);
   const password = await readPassword();
   return makeAuthToken(auth.username, password, pem, { pkcs1: auth.pkcs1 });
@@ -426,10 +485,14 @@ async function clientToken(auth: ClientAuthConfig): Promise<string> {
 async function serverAuth(
   auth: NonNullable<ServerConfig["auth"]>,
 ): Promise<ServerAuth> {
-  const pem = await readKeyFile(auth.privateKeyPath, "RSA private key");
+  const pem = await readKeyFile(
+    auth.privateKeyPath,
+    "RSA private key",
+    MAX_KEY_FILE_BYTES,
+  );
   assertKey(() => assertPrivateKey(pem), auth.privateKeyPath);
   const users = parseUsersFile(
-    await readKeyFile(auth.usersPath, "authorized users"),
+    await readKeyFile(auth.usersPath, "authorized users", MAX_USERS_FILE_BYTES),
   );
   if (users.size === 0) {
     throw new Error(
@@ -439,10 +502,20 @@ async function serverAuth(
   return { privateKeyPem: pem, users, skew: auth.skew, pkcs1: auth.pkcs1 };
 }
 
-async function readKeyFile(path: string, what: string): Promise<string> {
+/** Key files: PEM RSA keys are under 4 KiB, so 64 KiB is plenty. */
+const MAX_KEY_FILE_BYTES = 64 * 1024;
+/** `--authorized-users-path`: one short line per user. */
+const MAX_USERS_FILE_BYTES = 1024 * 1024;
+
+async function readKeyFile(
+  path: string,
+  what: string,
+  maxBytes: number,
+): Promise<string> {
   try {
-    return await Deno.readTextFile(path);
+    return await readCapped(path, { maxBytes, label: `${what} file` });
   } catch (error) {
+    if (error instanceof RangeError) throw error;
     throw new Error(`cannot read the ${what} file "${path}": ${osText(error)}`);
   }
 }
@@ -459,7 +532,12 @@ function osText(error: unknown): string {
   if (error instanceof Deno.errors.NotFound) return "No such file or directory";
   if (error instanceof Deno.errors.PermissionDenied) return "Permission denied";
   if (error instanceof Deno.errors.NotCapable) return "needs --allow-read";
-  return describe(error);
+  return fileReason(error);
+}
+
+/** strerror's words for a file error, without Deno's "(os error N): open '...'". */
+function fileReason(error: unknown): string {
+  return describe(error).replace(/ \(os error \d+\)(: .*)?$/, "");
 }
 
 /** `{ key: value }`, or nothing when the value is undefined (exactOptionalPropertyTypes). */
