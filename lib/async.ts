@@ -53,3 +53,53 @@ export class Mutex {
     return ready;
   }
 }
+
+/** A counting semaphore: at most `permits` holders at once, the rest wait in order. */
+export class Semaphore {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+
+  /**
+   * Creates an instance.
+   *
+   * @param permits holders allowed at once
+   */
+  constructor(permits: number) {
+    this.#free = permits;
+  }
+
+  /**
+   * Waits for a permit.
+   *
+   * @param signal gives up waiting (rejects with its reason)
+   * @returns a function that gives the permit back (call it once)
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.#free > 0) {
+      this.#free--;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        const onAbort = () => {
+          const i = this.#waiting.indexOf(wake);
+          if (i >= 0) this.#waiting.splice(i, 1);
+          reject(signal?.reason);
+        };
+        this.#waiting.push(wake);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    };
+  }
+}

@@ -2,8 +2,10 @@
  * The server's UDP port, shared by every UDP test that runs at once: one
  * socket bound to the server port (as iperf3's), one receive loop, and each
  * datagram routed to its stream by the sender's address. A test that sets
- * up streams holds the hub's setup lock, because the hello datagram carries
- * no cookie: unknown senders belong to whoever is setting up.
+ * up streams holds the setup lock of its client's address, because the hello
+ * datagram carries no cookie: unknown senders from that address belong to
+ * whoever is setting up from it. Clients at other addresses set up at the
+ * same time, so a peer that never says hello delays only its own address.
  *
  * @module
  */
@@ -16,17 +18,20 @@ import {
   type UdpReceiveTarget,
 } from "../stream/udp_receiver.ts";
 import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
+import { toEndpoint } from "./_control.ts";
 
 /** The server's shared UDP socket and its routing table. */
 export class UdpHub {
   readonly #hostname: string;
   readonly #port: number;
-  readonly #setup = new Mutex();
+  /** Set-up locks by client address; an entry lives while someone holds or awaits it. */
+  readonly #setups = new Map<string, { mutex: Mutex; users: number }>();
   #socket: UdpSocket | undefined;
   #loop: Promise<void> | undefined;
   #users = 0;
   readonly #routes = new Map<number, UdpReceiveTarget[]>();
-  #hello: ((from: Deno.NetAddr) => void) | undefined;
+  /** The set-up in progress for each client address. */
+  readonly #hellos = new Map<string, (from: Deno.NetAddr) => void>();
 
   /**
    * Creates an instance; nothing is bound until the first `acquire()`.
@@ -51,7 +56,8 @@ export class UdpHub {
       this.#socket = socket;
       this.#loop = runUdpReceiver(socket, {
         route: (from) => this.#route(from),
-        unclaimed: (_data, from) => this.#hello?.(from),
+        unclaimed: (_data, from) =>
+          this.#hellos.get(toEndpoint(from).hostname)?.(from),
       }).catch(() => {});
     }
     this.#users++;
@@ -70,17 +76,29 @@ export class UdpHub {
   }
 
   /**
-   * Waits for the setup lock; until it is released, datagrams from senders
-   * without a route go to `hello`.
+   * Waits for the setup lock of `client`'s address; until it is released,
+   * datagrams from senders at that address without a route go to `hello`.
    *
-   * @param hello called with each unknown sender
+   * @param client the address of the test's control connection, as
+   *   `toEndpoint` prints it (IPv4-mapped addresses as plain IPv4)
+   * @param hello called with each unknown sender from that address
    * @returns the release function
    */
-  async setUp(hello: (from: Deno.NetAddr) => void): Promise<() => void> {
-    const release = await this.#setup.lock();
-    this.#hello = hello;
+  async setUp(
+    client: string,
+    hello: (from: Deno.NetAddr) => void,
+  ): Promise<() => void> {
+    const setup = this.#setups.get(client) ?? { mutex: new Mutex(), users: 0 };
+    setup.users++;
+    this.#setups.set(client, setup);
+    const release = await setup.mutex.lock();
+    this.#hellos.set(client, hello);
+    let released = false;
     return () => {
-      this.#hello = undefined;
+      if (released) return;
+      released = true;
+      this.#hellos.delete(client);
+      if (--setup.users === 0) this.#setups.delete(client);
       release();
     };
   }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { delay } from "../async.ts";
+import { delay, Semaphore } from "../async.ts";
 import {
   ERROR_CODES,
   InterruptedError,
@@ -30,11 +30,7 @@ import {
   ParamError,
   type TestParams,
 } from "../protocol/params.ts";
-import {
-  decodeResults,
-  encodeResults,
-  MAX_RESULTS_SIZE,
-} from "../protocol/results.ts";
+import { decodeResults, encodeResults } from "../protocol/results.ts";
 import { stateName, STATES } from "../protocol/states.ts";
 import { summarize } from "../stats/summary.ts";
 import {
@@ -55,6 +51,12 @@ import {
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
+import {
+  DEFAULT_MAX_HANDSHAKES,
+  DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
+  type Handshake,
+  Handshakes,
+} from "./_handshakes.ts";
 import { checkAuthToken } from "../auth.ts";
 import { UDP_CONNECT_REPLY } from "../protocol/udp_header.ts";
 import { type DataStream, streamId, TestRun } from "./test_run.ts";
@@ -65,11 +67,28 @@ export const DEFAULT_PORT = 5201;
 /** Tests a server runs at once unless told otherwise (`--max-tests`). */
 export const DEFAULT_MAX_TESTS = 8;
 
-/** How long a new connection may take to send its cookie, and a client its parameters. */
+/**
+ * How long a new connection may take to send its cookie and, for a control
+ * connection, its parameters; also the longest a test's stream set-up may go
+ * without a new stream arriving.
+ */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-/** How long the server waits for a test's data connections after CREATE_STREAMS. */
+/** How long the server waits for all of a test's data connections after CREATE_STREAMS. */
 export const STREAM_ACCEPT_TIMEOUT_MS = 30_000;
+
+/**
+ * The largest results frame the server takes from a client: a client's own
+ * results are about 150 bytes a stream (256 streams: under 40 KiB); only a
+ * server's carry its output.
+ */
+export const MAX_CLIENT_RESULTS_SIZE = 256 * 1024;
+
+/** Results frames the server reads at once, over all tests (at most 8 MiB held). */
+export const MAX_RESULTS_READERS = 32;
+
+/** The longest the accept loop waits before trying again when the process is out of descriptors. */
+const ACCEPT_BACKOFF_MAX_MS = 1000;
 
 /** How long a stopping server waits for the client to take SERVER_TERMINATE before closing streams. */
 const TERMINATE_GRACE_MS = 500;
@@ -118,6 +137,16 @@ export interface ServeOptions {
   keepAliveSettings?: KeepAliveSettings;
   /** Require credentials (`--rsa-private-key-path`, `--authorized-users-path`). */
   auth?: ServerAuth;
+  /**
+   * Handshakes (connections before their cookie, tests before TEST_START)
+   * allowed at once in all; over it, the one waiting longest is closed
+   * (default 256).
+   */
+  maxHandshakes?: number;
+  /** The same per peer address (default 64). */
+  maxHandshakesPerAddress?: number;
+  /** How long a handshake step may wait for the peer, ms (default {@linkcode HANDSHAKE_TIMEOUT_MS}). */
+  handshakeTimeoutMs?: number;
 }
 
 /** What the server needs to check credentials. */
@@ -209,16 +238,30 @@ export async function serve(
   const signal = options.signal ?? new AbortController().signal;
   const emit = options.emit ?? (() => {});
   const onTestError = options.onTestError ?? (() => {});
+  const debug = options.debug ?? (() => {});
   const maxTests = options.maxTests ?? DEFAULT_MAX_TESTS;
+  const handshakeMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
   const port = (listener.addr as Deno.NetAddr).port;
   const handoffs = new Map<string, StreamHandoff>();
   const tasks = new Set<Promise<void>>();
-  const loose = new Set<Deno.TcpConn>();
+  // Every connection that has not finished its handshake, bounded on its
+  // own: a silent peer holds no test slot.
+  const handshakes = new Handshakes({
+    total: options.maxHandshakes ?? DEFAULT_MAX_HANDSHAKES,
+    perAddress: options.maxHandshakesPerAddress ??
+      DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
+  });
+  // Tests past their handshake (TEST_START sent or about to be): the slots.
   let active = 0;
   let nextTest = 1;
+  const resultsReaders = new Semaphore(MAX_RESULTS_READERS);
   const udpHub = new UdpHub(listener.addr.hostname, listener.addr.port);
 
-  const closeListener = () => closeQuietly(listener);
+  let listenerClosed = false;
+  const closeListener = () => {
+    listenerClosed = true;
+    closeQuietly(listener);
+  };
   signal.addEventListener("abort", closeListener, { once: true });
 
   // --idle-timeout: a one-off server that nobody uses for that long stops,
@@ -235,32 +278,43 @@ export async function serve(
 
   async function handle(conn: Deno.TcpConn): Promise<void> {
     armIdle();
-    loose.add(conn);
+    const peer = toEndpoint(conn.remoteAddr).hostname;
+    const handshake = handshakes.admit(conn, peer);
+    // Ends the handshake; the session calls it once its streams are in.
+    let entered = false;
+    const enter = () => {
+      handshake[Symbol.dispose]();
+      if (active >= maxTests || signal.aborted) return false;
+      active++;
+      entered = true;
+      return true;
+    };
     let cookie: string;
     try {
-      cookie = await withTimeout(readCookie(conn), HANDSHAKE_TIMEOUT_MS, conn);
+      cookie = await withTimeout(readCookie(conn), handshakeMs, conn);
     } catch {
-      // Garbage, a short cookie or silence: drop it, nobody was waiting.
-      loose.delete(conn);
+      // Garbage, a short cookie, silence or shed: drop it, nobody was waiting.
+      handshake[Symbol.dispose]();
       closeQuietly(conn);
       return;
     }
     const handoff = handoffs.get(cookie);
     if (handoff) {
-      loose.delete(conn);
+      handshake[Symbol.dispose]();
       handoff(conn);
       return;
     }
+    handshake.touch();
     if (active >= maxTests || signal.aborted) {
+      handshake[Symbol.dispose]();
       await writeAll(conn, encodeState(STATES.ACCESS_DENIED)).catch(() => {});
-      loose.delete(conn);
       closeQuietly(conn);
       return;
     }
-    loose.delete(conn);
-    active++;
     const test = nextTest++;
     let refusedAuth = false;
+    // Whether this was the one test of a one-off server (-1).
+    let counted = true;
     try {
       await runServerSession(conn, cookie, {
         signal,
@@ -269,26 +323,44 @@ export async function serve(
         handoffs,
         serverOutput: options.serverOutput &&
           (() => options.serverOutput?.(test) ?? {}),
-        debug: options.debug ?? (() => {}),
+        debug,
         listenAddr: listener.addr,
         udpHub,
         options,
+        handshake,
+        handshakeMs,
+        enter,
+        resultsReaders,
       });
     } catch (error) {
       // iperf3: a refused authentication does not count as the one test.
       refusedAuth = error instanceof IperfError &&
         error.code === ERROR_CODES.IEAUTHTEST;
-      onTestError(
-        error instanceof Aborted
-          ? new InterruptedError(ERROR_CODES.IESERVERTERM)
-          : error,
-        test,
-      );
+      const uncounted = error instanceof Busy ||
+        (handshake.shed && !entered);
+      counted = !uncounted && !refusedAuth;
+      if (uncounted) {
+        // Refused for lack of a slot, or closed to make room for others:
+        // the peer was told (or is gone); nothing to report.
+        debug(
+          error instanceof Busy
+            ? `test ${test} refused: ${maxTests} tests running`
+            : `test ${test} closed before TEST_START to make room for other handshakes`,
+        );
+      } else {
+        onTestError(
+          error instanceof Aborted
+            ? new InterruptedError(ERROR_CODES.IESERVERTERM)
+            : error,
+          test,
+        );
+      }
     } finally {
+      handshake[Symbol.dispose]();
       emit({ kind: "ended" }, test);
-      active--;
+      if (entered) active--;
       armIdle();
-      if (options.oneOff && !refusedAuth) {
+      if (options.oneOff && counted) {
         closeListener();
       } else if (!signal.aborted && active === 0) {
         emit({ kind: "listening", port, testNumber: nextTest });
@@ -296,26 +368,83 @@ export async function serve(
     }
   }
 
+  /**
+   * The accept loop. Only closing the listener ends it: an error on one
+   * connection (a reset before accept returned it) skips that connection,
+   * and running out of descriptors sheds the oldest handshakes and backs
+   * off, keeping the listener, until descriptors come back.
+   */
+  async function acceptLoop(): Promise<void> {
+    let backoffMs = 0;
+    while (!listenerClosed) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (listenerClosed || error instanceof Deno.errors.BadResource) break;
+        if (!outOfResources(error)) {
+          debug(`accept: ${osReason(error)} (connection skipped)`);
+          continue;
+        }
+        const shed = handshakes.shedOldest(
+          Math.max(1, Math.ceil(handshakes.size / 4)),
+        );
+        backoffMs = Math.min(
+          Math.max(backoffMs * 2, 10),
+          ACCEPT_BACKOFF_MAX_MS,
+        );
+        if (backoffMs === 10 || shed > 0) {
+          options.warn?.(
+            `unable to accept connection: ${
+              osReason(error)
+            }; closed ${shed} waiting handshake${
+              shed === 1 ? "" : "s"
+            }, retrying in ${backoffMs} ms`,
+          );
+        }
+        await delay(backoffMs, { signal }).catch(() => {});
+        continue;
+      }
+      backoffMs = 0;
+      const task = handle(conn).catch((error) => {
+        // handle() reports test errors itself; anything else is a bug, not
+        // a reason to stop serving.
+        debug(`connection handler failed: ${osReason(error)}`);
+      }).finally(() => tasks.delete(task));
+      tasks.add(task);
+    }
+  }
+
   emit({ kind: "listening", port, testNumber: nextTest });
   armIdle();
   try {
-    for await (const conn of listener) {
-      const task = handle(conn).finally(() => tasks.delete(task));
-      tasks.add(task);
-    }
-  } catch (error) {
-    if (!signal.aborted && !options.oneOff) {
-      throw new IperfError(ERROR_CODES.IEACCEPT, {
-        detail: osReason(error),
-        cause: error,
-      });
-    }
+    await acceptLoop();
   } finally {
     clearTimeout(idleTimer);
     signal.removeEventListener("abort", closeListener);
     closeListener();
-    for (const conn of loose) closeQuietly(conn);
+    handshakes.closeAll();
     await Promise.allSettled(tasks);
+  }
+}
+
+/** The OS is out of descriptors or memory for a new connection (`accept` EMFILE, ENFILE, ENOBUFS, ENOMEM). */
+function outOfResources(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (
+    code === "EMFILE" || code === "ENFILE" || code === "ENOBUFS" ||
+    code === "ENOMEM"
+  ) {
+    return true;
+  }
+  return /os error (23|24|105|12)\)/.test(String(error));
+}
+
+/** A test refused at TEST_START because every slot is taken (ACCESS_DENIED was sent). */
+class Busy extends Error {
+  constructor() {
+    super("Cannot start test: every test slot is taken");
+    this.name = "Busy";
   }
 }
 
@@ -332,6 +461,14 @@ interface SessionContext {
   udpHub: UdpHub;
   /** The server's limits and timeouts. */
   options: ServeOptions;
+  /** This test's handshake: touched on progress, shed to make room. */
+  handshake: Handshake;
+  /** How long each handshake step may wait, ms. */
+  handshakeMs: number;
+  /** Ends the handshake and takes a test slot; false when every slot is taken. */
+  enter: () => boolean;
+  /** Permits to read a results frame, shared by the server's tests. */
+  resultsReaders: Semaphore;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -380,11 +517,12 @@ async function runServerSession(
           maxSize: DEFAULT_MAX_JSON_SIZE,
           code: ERROR_CODES.IERECVPARAMS,
         }),
-        HANDSHAKE_TIMEOUT_MS,
+        ctx.handshakeMs,
         control,
       ),
       stop.promise,
     );
+    ctx.handshake.touch();
     debug(`received parameters ${JSON.stringify(wire)}`);
     try {
       params = decodeParams(wire);
@@ -465,7 +603,7 @@ async function runServerSession(
         const hub = ctx.udpHub;
         let helloed = 0;
         endUdpSetup = await unlessAborted(
-          hub.setUp((from) => {
+          hub.setUp(toEndpoint(control.remoteAddr).hostname, (from) => {
             if (helloed >= count) return;
             helloed++;
             hub.claim(from);
@@ -480,15 +618,25 @@ async function runServerSession(
       const controlClosed = readState(control);
       controlClosed.catch(() => {});
       nextFromClient = controlClosed;
+      // All streams within STREAM_ACCEPT_TIMEOUT_MS, and none more than a
+      // handshake step after the one before: a peer that stops connecting
+      // is dropped early.
       const deadline = performance.now() + STREAM_ACCEPT_TIMEOUT_MS;
+      let progress = performance.now();
       while (streams.length < count) {
         while (arrived.length === 0) {
-          const remaining = deadline - performance.now();
+          const now = performance.now();
+          const remaining = Math.min(deadline, progress + ctx.handshakeMs) -
+            now;
           if (remaining <= 0) {
             throw new ProtocolError(ERROR_CODES.IESTREAMACCEPT, {
-              detail: `${streams.length} of ${count} streams connected in ${
-                STREAM_ACCEPT_TIMEOUT_MS / 1000
-              } s`,
+              detail: now >= deadline
+                ? `${streams.length} of ${count} streams connected in ${
+                  STREAM_ACCEPT_TIMEOUT_MS / 1000
+                } s`
+                : `${streams.length} of ${count} streams connected, then none for ${
+                  ctx.handshakeMs / 1000
+                } s`,
             });
           }
           const woken = new Promise<void>((resolve) => {
@@ -516,6 +664,8 @@ async function runServerSession(
           }
         }
         const next = arrived.shift() as Deno.TcpConn | Deno.NetAddr;
+        progress = performance.now();
+        ctx.handshake.touch();
         const i = streams.length;
         const base = {
           id: streamId(i),
@@ -587,6 +737,12 @@ async function runServerSession(
         ...(congestionUsed === undefined ? {} : { congestionUsed }),
       });
       run = testRun;
+      // The handshake is over: from here the test holds a slot, if one is
+      // free (tests in their handshake hold none).
+      if (!ctx.enter()) {
+        await send(STATES.ACCESS_DENIED).catch(() => {});
+        throw new Busy();
+      }
       await send(STATES.TEST_START);
       testRun.begin();
       emit({ kind: "start" });
@@ -641,19 +797,43 @@ async function runServerSession(
       // output never contains the client's numbers.
       emit({ kind: "summary", summary: summarize(local) });
       await send(STATES.EXCHANGE_RESULTS);
-      const clientResults = decodeResults(
-        await unlessAborted(
-          withTimeout(
-            readJsonFrame(control, {
-              maxSize: MAX_RESULTS_SIZE,
-              code: ERROR_CODES.IERECVRESULTS,
-            }),
-            HANDSHAKE_TIMEOUT_MS,
-            control,
+      // A client's results are small (about 150 bytes a stream); reading
+      // them takes one of a few server-wide permits, so what peers make the
+      // server hold in results frames stays bounded however many tests run.
+      const permit = await unlessAborted(
+        ctx.resultsReaders.acquire(AbortSignal.timeout(ctx.handshakeMs)),
+        stop.promise,
+      ).catch((error) => {
+        if (error instanceof Aborted) throw error;
+        throw new ProtocolError(ERROR_CODES.IERECVRESULTS, {
+          detail: "the server is busy reading other tests' results",
+          cause: error,
+        });
+      });
+      let clientResults;
+      try {
+        clientResults = decodeResults(
+          await unlessAborted(
+            withTimeout(
+              readJsonFrame(control, {
+                maxSize: MAX_CLIENT_RESULTS_SIZE,
+                code: ERROR_CODES.IERECVRESULTS,
+              }),
+              ctx.handshakeMs,
+              control,
+            ),
+            stop.promise,
           ),
-          stop.promise,
-        ),
-      );
+        );
+      } finally {
+        permit();
+      }
+      if (clientResults.streams.length > streams.length) {
+        throw new ProtocolError(ERROR_CODES.IERECVRESULTS, {
+          detail:
+            `results for ${clientResults.streams.length} streams, the test has ${streams.length}`,
+        });
+      }
       for (const s of clientResults.streams) {
         if (!streams.some((own) => own.id === s.id)) {
           throw new ProtocolError(ERROR_CODES.IESTREAMID, {
@@ -673,7 +853,7 @@ async function runServerSession(
       await send(STATES.DISPLAY_RESULTS);
       // IPERF_DONE, or the client simply closing, ends the test.
       await unlessAborted(
-        withTimeout(readState(control), HANDSHAKE_TIMEOUT_MS, control),
+        withTimeout(readState(control), ctx.handshakeMs, control),
         stop.promise,
       ).catch((error) => {
         if (error instanceof Aborted) throw error;
