@@ -10,6 +10,7 @@ import { isIP } from "node:net";
 import {
   AccessDeniedError,
   ERROR_CODES,
+  errorText,
   InterruptedError,
   IperfError,
   osReason,
@@ -27,6 +28,7 @@ import {
   readJsonFrame,
   readServerErrorPayload,
   readState,
+  type ServerErrorPayload,
 } from "../protocol/codec.ts";
 import { encodeParams, type TestParams } from "../protocol/params.ts";
 import {
@@ -44,6 +46,7 @@ import {
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
+import { withDeadline } from "./_deadline.ts";
 import { connectBound } from "../net/bound_conn.ts";
 import {
   type NativeSockets,
@@ -84,7 +87,13 @@ export interface ClientConfig {
   bindAddress?: string;
   /** Local port of the first data stream; stream i uses `cport + i` (`--cport`). */
   cport?: number;
-  /** End the test when receiving streams get nothing for this long (`--rcv-timeout`, ms, `-R` only). */
+  /**
+   * How long the server may stay silent (`--rcv-timeout`, ms): receiving
+   * streams that get nothing for this long end the test (default
+   * {@linkcode DEFAULT_RECEIVE_TIMEOUT_MS}), and so does every wait on the
+   * control connection (default {@linkcode HANDSHAKE_TIMEOUT_MS} per
+   * handshake step, {@linkcode resultsTimeoutMs} in the results exchange).
+   */
   receiveTimeoutMs?: number;
   /** End the test when sending streams get nothing out for this long (`--snd-timeout`, ms). */
   sendTimeoutMs?: number;
@@ -118,6 +127,43 @@ export interface ClientOutcome {
   serverResults: TestResults;
 }
 
+/**
+ * How long the client waits for each handshake message from the server
+ * (PARAM_EXCHANGE, CREATE_STREAMS, TEST_START, TEST_RUNNING, the payload of
+ * a SERVER_ERROR) when `--rcv-timeout` is not given. A working server sends
+ * each within milliseconds of what prompts it; iperf3 waits forever.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The receive timeout of the client's receiving streams when `--rcv-timeout` is not given (iperf3's default). */
+export const DEFAULT_RECEIVE_TIMEOUT_MS = 120_000;
+
+/**
+ * How long each step of the results exchange (EXCHANGE_RESULTS after
+ * TEST_END, the server's results, DISPLAY_RESULTS) waits for the server.
+ *
+ * `--rcv-timeout`, when given, is the user's own bound on a silent server.
+ * Otherwise the test's length, but at least {@linkcode HANDSHAKE_TIMEOUT_MS}:
+ * a server answers TEST_END only once its streams have wound down (a sender's
+ * last writes drain through whatever the path buffered, a receiver reads what
+ * is still in flight, then come CPU figures and `--get-server-output` text),
+ * and that grows with the test: a long test over a slow, deep-buffered path
+ * can leave seconds of data queued. The test's length is a wait the user has
+ * already accepted. It is measured (TEST_START to the end), so it also holds
+ * for `-n` and `-k`.
+ *
+ * @param testMs how long the test ran, in milliseconds
+ * @param receiveTimeoutMs `--rcv-timeout`, if given
+ * @returns the deadline of each results step, in milliseconds
+ */
+export function resultsTimeoutMs(
+  testMs: number,
+  receiveTimeoutMs?: number,
+): number {
+  return receiveTimeoutMs ??
+    Math.max(HANDSHAKE_TIMEOUT_MS, Math.ceil(testMs));
+}
+
 /** Socket numbers iperf3 typically prints on a Linux client: 5, 7, 9, ... */
 function clientSocket(index: number): number {
   return 5 + 2 * index;
@@ -135,7 +181,8 @@ function clientSocket(index: number): number {
  * @param config server, test and reporting interval
  * @param options abort signal and event sink
  * @returns the merged results
- * @throws {IperfError} with iperf3's error number on any failure
+ * @throws {IperfError} with iperf3's error number on any failure; `IENOMSG`
+ *   naming the awaited step when the server stays silent past a deadline
  * @throws {InterruptedError} when `signal` aborted the test
  */
 export async function runClientSession(
@@ -154,6 +201,14 @@ export async function runClientSession(
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
   const streams: DataStream[] = [];
+  // Ends every pending read: a deadline that passes, and every exit path.
+  const closeAll = () => {
+    for (const s of streams) {
+      if (s.conn) closeQuietly(s.conn);
+      s.udp?.socket.close();
+    }
+    if (control) closeQuietly(control);
+  };
   try {
     const address = await unlessAborted(
       resolveHost(config.host, config.family),
@@ -182,8 +237,35 @@ export async function runClientSession(
         }
       }
     }
-    const next = () =>
-      unlessAborted(traceState(readState(ctl), debug), stop.promise);
+    // Every wait on the server is a step with a deadline: when it passes, the
+    // sockets close (which ends the pending read) and the client gives up
+    // with one line naming what it waited for. An abort still wins at once.
+    const handshakeMs = config.receiveTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    const awaitServer = <T>(work: Promise<T>, step: Step): Promise<T> =>
+      withDeadline(unlessAborted(work, stop.promise), {
+        ms: step.ms,
+        onTimeout: () => {
+          closeAll();
+          return new IperfError(ERROR_CODES.IENOMSG, {
+            detail: silence(step),
+          });
+        },
+      });
+    const serverError = () => {
+      const seen = new ReadRecord(ctl);
+      return awaitServer(readServerErrorPayload(seen), {
+        awaited: `the "SERVER_ERROR" payload`,
+        ms: handshakeMs,
+        progress: () => errorPayloadProgress(seen),
+      });
+    };
+    const receive = async (wanted: number, ms = handshakeMs) => {
+      const got = await awaitServer(traceState(readState(ctl), debug), {
+        awaited: `"${stateName(wanted)}"`,
+        ms,
+      });
+      await expect(got, wanted, serverError);
+    };
     const send = (state: number) => {
       debug(`send state ${stateName(state)}`);
       return writeAll(ctl, encodeState(state));
@@ -204,7 +286,7 @@ export async function runClientSession(
         );
       }
     }
-    await expect(ctl, await next(), STATES.PARAM_EXCHANGE);
+    await receive(STATES.PARAM_EXCHANGE);
     emit({
       kind: "connected",
       host: config.host,
@@ -219,7 +301,7 @@ export async function runClientSession(
     const wireParams = encodeParams(params);
     debug(`send parameters ${JSON.stringify(wireParams)}`);
     await writeAll(ctl, encodeJsonFrame(wireParams));
-    await expect(ctl, await next(), STATES.CREATE_STREAMS);
+    await receive(STATES.CREATE_STREAMS);
 
     const serverAddress = toEndpoint(ctl.remoteAddr).hostname;
     const tuning: SocketTuning = {
@@ -279,7 +361,13 @@ export async function runClientSession(
           remote: toEndpoint(peer),
         };
         streams.push(stream);
-        await unlessAborted(udpConnect(socket, peer, id), stop.promise);
+        await unlessAborted(
+          udpConnect(socket, peer, {
+            id,
+            timeoutMs: config.receiveTimeoutMs ?? UDP_CONNECT_TIMEOUT_MS,
+          }),
+          stop.promise,
+        );
       } else {
         const { conn, probe } = await unlessAborted(
           connectStream(serverAddress, config, {
@@ -320,6 +408,9 @@ export async function runClientSession(
       });
     }
 
+    // iperf3's default 120 s applies to our receiving streams (-R, --bidir)
+    // too: without it, a -n test whose server sends nothing would never end.
+    const receiveMs = config.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
     const testRun = new TestRun(streams, {
       params,
       role: "client",
@@ -327,14 +418,15 @@ export async function runClientSession(
       ...(congestionUsed === undefined ? {} : { congestionUsed }),
       interval: config.interval,
       emit,
-      receiveTimeoutMs: config.receiveTimeoutMs ?? 0,
+      receiveTimeoutMs: receiveMs,
       sendTimeoutMs: config.sendTimeoutMs ?? 0,
     });
     run = testRun;
-    await expect(ctl, await next(), STATES.TEST_START);
+    await receive(STATES.TEST_START);
     testRun.begin();
+    const startedMs = performance.now();
     emit({ kind: "start" });
-    await expect(ctl, await next(), STATES.TEST_RUNNING);
+    await receive(STATES.TEST_RUNNING);
     testRun.run();
 
     // The run phase: the end condition races the next control message
@@ -349,7 +441,10 @@ export async function runClientSession(
       first = await Promise.race([
         ended.then(() => "end" as const),
         pending.then(() => "message" as const),
-        streamFailureUnlessMessage(testRun.failed, pending),
+        streamFailureUnlessMessage(
+          nameDataSilence(testRun.failed, receiveMs),
+          pending,
+        ),
         stop.promise,
       ]);
     } finally {
@@ -364,32 +459,44 @@ export async function runClientSession(
         await send(STATES.IPERF_DONE).catch(() => {});
         throw new IperfError(ERROR_CODES.IESERVERTERM);
       }
-      await expect(ctl, state, STATES.EXCHANGE_RESULTS);
+      await expect(state, STATES.EXCHANGE_RESULTS, serverError);
       throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
         detail: `received "${stateName(state)}" before the test ended`,
       });
     }
     await testRun.finish();
+    const resultsMs = resultsTimeoutMs(
+      performance.now() - startedMs,
+      config.receiveTimeoutMs,
+    );
     await send(STATES.TEST_END);
     await expect(
-      ctl,
-      await unlessAborted(pending, stop.promise),
+      await awaitServer(pending, {
+        awaited: `"${stateName(STATES.EXCHANGE_RESULTS)}"`,
+        ms: resultsMs,
+      }),
       STATES.EXCHANGE_RESULTS,
+      serverError,
     );
     const ownResults = encodeResults(testRun.results());
     debug(`send results ${JSON.stringify(ownResults)}`);
     await writeAll(ctl, encodeJsonFrame(ownResults));
-    const serverWire = await unlessAborted(
-      readJsonFrame(ctl, {
+    const seen = new ReadRecord(ctl);
+    const serverWire = await awaitServer(
+      readJsonFrame(seen, {
         maxSize: MAX_RESULTS_SIZE,
         code: ERROR_CODES.IERECVRESULTS,
       }),
-      stop.promise,
+      {
+        awaited: "the server's results",
+        ms: resultsMs,
+        progress: () => frameProgress(seen),
+      },
     );
     debug(`received results ${JSON.stringify(serverWire)}`);
     const serverResults = decodeResults(serverWire);
     checkStreamIds(serverResults, streams);
-    await expect(ctl, await next(), STATES.DISPLAY_RESULTS);
+    await receive(STATES.DISPLAY_RESULTS, resultsMs);
     await testRun.close();
     const summary = summarize({
       ...testRun.summaryInput(),
@@ -420,27 +527,24 @@ export async function runClientSession(
   } finally {
     stop.dispose();
     await run?.close();
-    for (const s of streams) {
-      if (s.conn) closeQuietly(s.conn);
-      s.udp?.socket.close();
-    }
-    if (control) closeQuietly(control);
+    closeAll();
   }
 }
 
 /**
  * Checks a state from the server; turns ACCESS_DENIED and SERVER_ERROR into
- * their errors.
+ * their errors (`readServerError` reads the latter's payload, with its
+ * deadline).
  */
 async function expect(
-  control: Reader,
   got: number,
   wanted: number,
+  readServerError: () => Promise<ServerErrorPayload>,
 ): Promise<void> {
   if (got === wanted) return;
   if (got === STATES.ACCESS_DENIED) throw new AccessDeniedError();
   if (got === STATES.SERVER_ERROR) {
-    const payload = await readServerErrorPayload(control);
+    const payload = await readServerError();
     throw new ServerError(payload.code, payload.errno);
   }
   if (got === STATES.SERVER_TERMINATE) {
@@ -452,6 +556,92 @@ async function expect(
     detail: `expected state "${stateName(wanted)}", received "${
       stateName(got)
     }"`,
+  });
+}
+
+/** One wait on the server, for its deadline and the message when that passes. */
+interface Step {
+  /** What the client waits for, as the message names it: `"TEST_START"`. */
+  awaited: string;
+  /** The deadline, in milliseconds. */
+  ms: number;
+  /** What part of a multi-byte message arrived, if any did. */
+  progress?: () => string | undefined;
+}
+
+/** The detail of a step's timeout: what the client waited for, how long, and what part of it came. */
+function silence(step: Step): string {
+  const seconds = step.ms / 1000;
+  const part = step.progress?.();
+  return part === undefined
+    ? `the server sent nothing for ${seconds} s while the client waited for ${step.awaited}`
+    : `the server stopped after ${part} while the client waited ${seconds} s for ${step.awaited}`;
+}
+
+/** Bytes a {@linkcode ReadRecord} keeps: a frame's length, a SERVER_ERROR payload. */
+const RECORDED_BYTES = 8;
+
+/**
+ * A reader that counts the bytes passing through and keeps the first few,
+ * so a timed-out step can say how far a message got.
+ */
+class ReadRecord implements Reader {
+  readonly #reader: Reader;
+  /** Bytes read so far. */
+  count = 0;
+  /** The first {@linkcode RECORDED_BYTES} of them. */
+  readonly head = new Uint8Array(RECORDED_BYTES);
+
+  constructor(reader: Reader) {
+    this.#reader = reader;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    const n = await this.#reader.read(p);
+    if (n) {
+      const keep = Math.min(n, RECORDED_BYTES - this.count);
+      if (keep > 0) this.head.set(p.subarray(0, keep), this.count);
+      this.count += n;
+    }
+    return n;
+  }
+}
+
+/** How much of a JSON frame arrived: `2 of 4 length bytes`, `20 of 57 JSON bytes`. */
+function frameProgress(seen: ReadRecord): string | undefined {
+  if (seen.count === 0) return undefined;
+  if (seen.count < 4) return `${seen.count} of 4 length bytes`;
+  const length = new DataView(seen.head.buffer).getUint32(0);
+  return `${seen.count - 4} of ${length} JSON bytes`;
+}
+
+/** How much of a SERVER_ERROR payload arrived, with the `i_errno` once it did. */
+function errorPayloadProgress(seen: ReadRecord): string | undefined {
+  if (seen.count === 0) return undefined;
+  if (seen.count < 4) return `${seen.count} of 8 bytes`;
+  const code = new DataView(seen.head.buffer).getInt32(0);
+  return `${seen.count} of 8 bytes (i_errno ${code}: ${errorText(code)})`;
+}
+
+/**
+ * The stream failures of a run, with the receive timeout's (TestRun's only
+ * `IENOMSG`) worded like a control step's.
+ *
+ * @param failed the run's stream-failure promise
+ * @param ms the receiving streams' timeout
+ */
+function nameDataSilence(failed: Promise<never>, ms: number): Promise<never> {
+  return failed.catch((error) => {
+    if (
+      error instanceof IperfError && !(error instanceof StreamError) &&
+      error.code === ERROR_CODES.IENOMSG
+    ) {
+      throw new IperfError(ERROR_CODES.IENOMSG, {
+        detail: silence({ awaited: "data on the test streams", ms }),
+        cause: error,
+      });
+    }
+    throw error;
   });
 }
 
@@ -650,7 +840,7 @@ async function connect(
   }
 }
 
-/** How long the client waits for the server's "6789" on a new UDP stream (iperf3: 30 s). */
+/** How long the client waits for the server's "6789" on a new UDP stream without `--rcv-timeout` (iperf3: 30 s). */
 const UDP_CONNECT_TIMEOUT_MS = 30_000;
 
 /** Data datagrams tolerated before the connect reply (a `-R` server may start early). */
@@ -674,8 +864,9 @@ function openUdpSocket(hostname: string, port: number, id: number): UdpSocket {
 async function udpConnect(
   socket: UdpSocket,
   peer: Deno.NetAddr,
-  id: number,
+  options: { id: number; timeoutMs: number },
 ): Promise<void> {
+  const { id, timeoutMs } = options;
   try {
     await socket.send(UDP_CONNECT_MSG, peer);
   } catch (error) {
@@ -685,7 +876,7 @@ async function udpConnect(
     });
   }
   const buffer = new Uint8Array(65536);
-  const timer = setTimeout(() => socket.close(), UDP_CONNECT_TIMEOUT_MS);
+  const timer = setTimeout(() => socket.close(), timeoutMs);
   try {
     let strays = 0;
     while (true) {
@@ -703,7 +894,7 @@ async function udpConnect(
     throw new StreamError(ERROR_CODES.IESTREAMREAD, id, {
       detail: error instanceof Deno.errors.BadResource ||
           error instanceof Deno.errors.Interrupted
-        ? `no UDP connect reply within ${UDP_CONNECT_TIMEOUT_MS / 1000} s`
+        ? silence({ awaited: "the UDP connect reply", ms: timeoutMs })
         : osReason(error),
       cause: error,
     });
