@@ -211,6 +211,9 @@ export class TestRun {
   run(): void {
     const { params } = this.#options;
     const block = makePayload(params.length, params.repeatingPayload);
+    // What TCP receivers read is counted and dropped, so a test's receiving
+    // streams share one buffer: -P 128 -l 1M holds 1 MiB, not 128.
+    let sink: Uint8Array | undefined;
     for (const t of this.#tracked) {
       t.counter.counting = true;
       const { conn, udp } = t.stream;
@@ -259,8 +262,9 @@ export class TestRun {
           this.#tasks.push(task);
         }
       } else {
+        sink ??= new Uint8Array(params.length);
         const task = runTcpReceiver(conn as StreamConn, {
-          buffer: new Uint8Array(params.length),
+          buffer: sink,
           counter: t.counter,
           budget: this.budget,
         }).catch((error) =>
