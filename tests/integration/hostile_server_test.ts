@@ -219,6 +219,37 @@ Deno.test("serve() holds no test slot for handshakes: a real client starts at on
   }, { maxTests: 2 });
 });
 
+Deno.test("serve() answers ACCESS_DENIED to a test whose streams connect while every slot is taken", async () => {
+  await withServer(async (server) => {
+    // A: parameters accepted, streams not yet connected: it holds no slot.
+    const { conn, cookie } = await afterParams(server.port, {
+      tcp: true,
+      time: 1,
+      parallel: 1,
+      len: 131072,
+    });
+    const data = await Deno.connect({ hostname: HOST, port: server.port });
+    try {
+      assert.equal(await readState(conn), STATES.CREATE_STREAMS);
+      // B takes the only slot and runs.
+      const running = runClientSession({
+        host: HOST,
+        port: server.port,
+        interval: 0,
+        params: tcpParams({ time: 1 }),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      // A's stream arrives: its set-up is done, but no slot is free.
+      await writeAll(data, encodeCookie(cookie));
+      assert.equal(await readState(conn), STATES.ACCESS_DENIED);
+      await running;
+    } finally {
+      closeAll([conn, data]);
+    }
+    assert.equal(server.errors.length, 0, String(server.errors[0]));
+  }, { maxTests: 1 });
+});
+
 Deno.test("serve() closes a stalled handshake after its deadline, at every step", async () => {
   await withServer(async (server) => {
     const silent = await Deno.connect({ hostname: HOST, port: server.port });
