@@ -1,23 +1,6 @@
 import assert from "node:assert/strict";
-import { runCli } from "../../lib/cli/run.ts";
+import { cli } from "../_support/cli.ts";
 import { waitForEvents, withServer } from "../_support/server.ts";
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], signal?: AbortSignal): Promise<Run> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-    ...(signal ? { signal } : {}),
-  });
-  return { code, stdout, stderr };
-}
 
 /** Splits concatenated pretty documents ("}\n{") and parses each. */
 function documents(text: string): Record<string, unknown>[] {

@@ -1,18 +1,6 @@
 import assert from "node:assert/strict";
-import { runCli } from "../../lib/cli/run.ts";
+import { cli } from "../_support/cli.ts";
 import { withServer } from "../_support/server.ts";
-
-async function cli(
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-  });
-  return { code, stdout, stderr };
-}
 
 Deno.test("runCli() prints one parameter error line, the short usage, and exits 1", async () => {
   const { code, stdout, stderr } = await cli(["-c", "127.0.0.1", "-P", "0"]);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../../lib/cli/run.ts";
+import { cli, type CliRun } from "../_support/cli.ts";
 import { ERROR_CODES } from "../../lib/errors.ts";
 import { closeQuietly } from "../../lib/net/conn.ts";
 import { writeAll } from "../../lib/net/io.ts";
@@ -130,12 +130,8 @@ async function drain(conn: Deno.Conn): Promise<void> {
   }
 }
 
-async function cli(
-  port: number,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli([
+function clientRun(port: number): Promise<CliRun> {
+  return cli([
     "-c",
     "127.0.0.1",
     "-p",
@@ -144,11 +140,7 @@ async function cli(
     "1",
     "-J",
     "--get-server-output",
-  ], {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-  });
-  return { code, stdout, stderr };
+  ]);
 }
 
 function assertNoStackTrace(text: string): void {
@@ -159,7 +151,7 @@ function assertNoStackTrace(text: string): void {
 
 Deno.test("runCli() -J --get-server-output refuses a server_output_json nested 100000 levels with one JSON document", async () => {
   await withFakeServer(resultsFrame(deepArraysText(100_000)), async (port) => {
-    const { code, stdout, stderr } = await cli(port);
+    const { code, stdout, stderr } = await clientRun(port);
     assertNoStackTrace(stdout);
     assertNoStackTrace(stderr);
     assert.equal(code, 1);
@@ -179,7 +171,7 @@ Deno.test("runCli() -J --get-server-output prints a server_output_json nested ju
   await withFakeServer(
     resultsFrame(JSON.stringify(output)),
     async (port) => {
-      const { code, stdout, stderr } = await cli(port);
+      const { code, stdout, stderr } = await clientRun(port);
       assertNoStackTrace(stdout);
       assertNoStackTrace(stderr);
       assert.equal(code, 0, stdout);

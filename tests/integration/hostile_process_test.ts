@@ -12,14 +12,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { writeAll } from "../../lib/net/io.ts";
-import {
-  encodeCookie,
-  encodeJsonFrame,
-  encodeState,
-  makeCookie,
-  readState,
-} from "../../lib/protocol/codec.ts";
-import { STATES } from "../../lib/protocol/states.ts";
+import { encodeCookie, makeCookie } from "../../lib/protocol/codec.ts";
 import { runClientSession } from "../../lib/session/client.ts";
 import { MAX_CLIENT_RESULTS_SIZE } from "../../lib/session/server.ts";
 import {
@@ -27,10 +20,16 @@ import {
   resetConnection,
   resetUnavailable,
 } from "../_support/reset.ts";
+import {
+  afterParams,
+  atResults,
+  closeAll,
+  HOST,
+  nestedFrame,
+} from "../_support/raw_peer.ts";
 import { tcpParams } from "../_support/server.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const HOST = "127.0.0.1";
 
 /** The child's descriptor limit: low enough that 150 idle connections exhaust it. */
 const NOFILE = 64;
@@ -94,29 +93,6 @@ async function waitListening(port: number): Promise<void> {
     }
   }
   throw new Error(`server on ${port} did not start`);
-}
-
-function closeAll(conns: Deno.TcpConn[]): void {
-  for (const conn of conns) {
-    try {
-      conn.close();
-    } catch {
-      // Closed already.
-    }
-  }
-}
-
-/** Cookie and PARAM_EXCHANGE, then `params`; returns the control connection. */
-async function sendParams(
-  port: number,
-  params: Record<string, unknown>,
-): Promise<{ conn: Deno.TcpConn; cookie: string }> {
-  const cookie = makeCookie();
-  const conn = await Deno.connect({ hostname: HOST, port });
-  await writeAll(conn, encodeCookie(cookie));
-  assert.equal(await readState(conn), STATES.PARAM_EXCHANGE);
-  await writeAll(conn, encodeJsonFrame(params));
-  return { conn, cookie };
 }
 
 /** Reads whatever the server says until it closes (bounded by `ms`). */
@@ -205,32 +181,10 @@ function paramDocuments(count: number): Record<string, unknown>[] {
   });
 }
 
-/** A results frame of `size` bytes nested `depth` deep, padded with spaces. */
-function nestedFrame(size: number, depth: number): Uint8Array {
-  const frame = new Uint8Array(4 + size).fill(0x20);
-  new DataView(frame.buffer).setUint32(0, size);
-  frame.fill(0x5b, 4, 4 + depth);
-  frame.fill(0x5d, 4 + depth, 4 + 2 * depth);
-  return frame;
-}
-
-/** A raw 1 MiB test through TEST_END and EXCHANGE_RESULTS, then `frame` as results. */
+/** A raw test through EXCHANGE_RESULTS, then `frame` as its results. */
 async function resultsBomb(port: number, frame: Uint8Array): Promise<void> {
-  const { conn: control, cookie } = await sendParams(port, {
-    tcp: true,
-    num: 1 << 20,
-    parallel: 1,
-    len: 131072,
-  });
-  const data = await Deno.connect({ hostname: HOST, port });
+  const { control, data } = await atResults(port);
   try {
-    assert.equal(await readState(control), STATES.CREATE_STREAMS);
-    await writeAll(data, encodeCookie(cookie));
-    assert.equal(await readState(control), STATES.TEST_START);
-    assert.equal(await readState(control), STATES.TEST_RUNNING);
-    await writeAll(data, new Uint8Array(1 << 20));
-    await writeAll(control, encodeState(STATES.TEST_END));
-    assert.equal(await readState(control), STATES.EXCHANGE_RESULTS);
     await writeAll(control, frame).catch(() => {});
     await drain(control, 5000);
   } finally {
@@ -314,7 +268,7 @@ Deno.test({
           await writeAll(c, encodeCookie(makeCookie()));
           stalled.push(c);
           stalled.push(
-            (await sendParams(port, { tcp: true, time: 5, parallel: 1 })).conn,
+            (await afterParams(port, { tcp: true, time: 5, parallel: 1 })).conn,
           );
         }
         await serves(port);
@@ -327,7 +281,7 @@ Deno.test({
       for (let i = 0; i < docs.length; i += 8) {
         await Promise.all(
           docs.slice(i, i + 8).map(async (doc) => {
-            const { conn } = await sendParams(port, doc);
+            const { conn } = await afterParams(port, doc);
             // SERVER_ERROR, or CREATE_STREAMS for a document that passed;
             // either way the peer then goes.
             await firstByte(conn, 2000);

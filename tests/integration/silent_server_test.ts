@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runCli } from "../../lib/cli/run.ts";
+import { cli, type CliRun } from "../_support/cli.ts";
 import {
   ERROR_CODES,
   InterruptedError,
@@ -458,18 +458,8 @@ Deno.test("resultsTimeoutMs() takes --rcv-timeout, else the test's length, at le
   assert.equal(resultsTimeoutMs(60_000), 60_000);
 });
 
-async function cli(args: string[]) {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(args, {
-    stdout: (text) => stdout += text,
-    stderr: (text) => stderr += text,
-  });
-  return { code, stdout, stderr };
-}
-
 Deno.test("runCli() prints one error line and exits 1 when the server goes silent", async () => {
-  let run: Awaited<ReturnType<typeof cli>> | undefined;
+  let run: CliRun | undefined;
   await againstSilentServer(
     async ({ control }) => {
       await readFull(control, new Uint8Array(COOKIE_SIZE));
@@ -496,7 +486,7 @@ Deno.test("runCli() prints one error line and exits 1 when the server goes silen
 });
 
 Deno.test('runCli() -J puts the silent step in "error"', async () => {
-  let run: Awaited<ReturnType<typeof cli>> | undefined;
+  let run: CliRun | undefined;
   await againstSilentServer(
     (fake) => toParameters(fake.control),
     async (port) => {
