@@ -84,6 +84,8 @@ export interface ServerConfig {
   keepAlive: boolean;
   /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's). */
   keepAliveSettings?: KeepAliveSettings;
+  /** Threads that move the streams' bytes (`--data-threads`); 0 for the in-process loops. */
+  dataThreads?: number;
   /** Credentials required: the key and users files (read by the caller). */
   auth?: {
     /** `--rsa-private-key-path`. */
@@ -188,6 +190,7 @@ const OPTIONS = {
   "dscp": { type: "string" },
   "zerocopy": { type: "boolean", short: "Z" },
   "dont-fragment": { type: "boolean" },
+  "data-threads": { type: "string" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
@@ -364,6 +367,9 @@ export function parseCommandLine(args: string[]): CliConfig {
       keepAlive: v["cntl-ka"] === true,
     };
     if (keepAliveSettings) server.keepAliveSettings = keepAliveSettings;
+    if (v["data-threads"] !== undefined) {
+      server.dataThreads = dataThreads(v["data-threads"] as string);
+    }
     if (v["pidfile"] !== undefined) {
       if (v["pidfile"] === "") {
         throw new UsageError("the --pidfile name is empty");
@@ -576,6 +582,9 @@ export function parseCommandLine(args: string[]): CliConfig {
     );
   }
   if (v["cntl-ka"]) client.keepAlive = true;
+  if (v["data-threads"] !== undefined) {
+    client.dataThreads = dataThreads(v["data-threads"] as string);
+  }
   if (keepAliveSettings) client.keepAliveSettings = keepAliveSettings;
   if (family !== undefined) client.family = family;
   if (v["bind"] !== undefined) client.bindAddress = v["bind"] as string;
@@ -678,6 +687,19 @@ function describeParseError(error: unknown): string {
     return `unexpected argument '${m?.[1] ?? message}'`;
   }
   return message.split("\n", 1)[0] ?? message;
+}
+
+/** The largest `--data-threads`. */
+export const MAX_DATA_THREADS = 64;
+
+function dataThreads(text: string): number {
+  return integer(
+    text,
+    "data-threads",
+    0,
+    MAX_DATA_THREADS,
+    `--data-threads must be between 0 and ${MAX_DATA_THREADS}`,
+  );
 }
 
 function integer(

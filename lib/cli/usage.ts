@@ -24,6 +24,9 @@ Server or Client:
   -V, --verbose             more detailed output
   -4, --version4            only use IPv4
   -6, --version6            only use IPv6
+  --data-threads  #         threads that move the streams' bytes (Linux with
+                            --allow-ffi; default: one per CPU); 0 moves them
+                            in the main thread (the in-process loops)
   -v, --version             show version information and quit
   -h, --help                show this message and quit
 Server specific:

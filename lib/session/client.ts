@@ -101,6 +101,8 @@ export interface ClientConfig {
   keepAlive?: boolean;
   /** `--cntl-ka=IDLE/INTVL/CNT` timings (0: the system's); need libc. */
   keepAliveSettings?: KeepAliveSettings;
+  /** Threads that move the streams' bytes (`--data-threads`); 0 for the in-process loops; default: see `defaultDataThreads`. */
+  dataThreads?: number;
   /** UDP: `-l` was not given, so datagrams take the control connection's MSS where it is known (as iperf3). */
   defaultLength?: boolean;
 }
