@@ -445,6 +445,7 @@ async function runServer(
       ...optional("bitrateLimitWindow", config.server.bitrateLimitWindow),
       ...optional("maxDuration", config.server.maxDuration),
       ...optional("idleTimeout", config.server.idleTimeout),
+      ...optional("dataThreads", config.server.dataThreads),
       serverOutput: (test) => reporterFor(test).serverOutput(),
       onTestError: (error, test) => {
         const forTest = reporterFor(test);

@@ -77,6 +77,17 @@ export function adoptSocket(fd: number): StreamConn {
 }
 
 /** A `node:net` socket seen as a {@linkcode StreamConn}. */
+/**
+ * Whether `conn` is a `node:net` socket of this module's: such a socket
+ * reads from its descriptor by itself, so no other reader may share it.
+ *
+ * @param conn a connection
+ * @returns true for the adapters {@linkcode connectBound} and {@linkcode adoptSocket} return
+ */
+export function isNodeSocket(conn: StreamConn): boolean {
+  return conn instanceof NodeSocketConn;
+}
+
 class NodeSocketConn implements StreamConn {
   readonly localAddr: Deno.NetAddr;
   readonly remoteAddr: Deno.NetAddr;

@@ -74,6 +74,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -732,5 +733,21 @@ export class NativeSockets {
    */
   close(fd: number): void {
     this.#libc.close(fd);
+  }
+
+  /**
+   * A second descriptor for the same socket, close-on-exec
+   * (`fcntl(F_DUPFD_CLOEXEC)`): whoever holds it closes it, and the socket
+   * lives until both are closed.
+   *
+   * @param fd the descriptor
+   * @returns the new descriptor
+   * @throws {NativeError} when the process is out of descriptors
+   */
+  dup(fd: number): number {
+    const F_DUPFD_CLOEXEC = 1030;
+    const copy = this.#libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) throw this.#error("fcntl");
+    return copy;
   }
 }

@@ -47,6 +47,7 @@ import {
   unlessAborted,
 } from "./_control.ts";
 import { withDeadline } from "./_deadline.ts";
+import { DEFAULT_DATA_THREADS, ThreadPool } from "../dataplane/thread_pool.ts";
 import { connectBound } from "../net/bound_conn.ts";
 import {
   type NativeSockets,
@@ -199,6 +200,11 @@ export async function runClientSession(
 
   const native = nativeSockets();
   if (!native) refuseSocketOptions(params, config);
+  // The data-plane threads (TCP, where libc is there); closed at the end.
+  const threadCount = config.dataThreads ?? DEFAULT_DATA_THREADS;
+  const threads = native && params.protocol === "tcp" && threadCount > 0
+    ? new ThreadPool(native, threadCount)
+    : undefined;
   const stop = abortPromise(signal);
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
@@ -422,6 +428,7 @@ export async function runClientSession(
       emit,
       receiveTimeoutMs: receiveMs,
       sendTimeoutMs: config.sendTimeoutMs ?? 0,
+      ...(threads ? { threads } : {}),
     });
     run = testRun;
     await receive(STATES.TEST_START);
@@ -529,6 +536,7 @@ export async function runClientSession(
   } finally {
     stop.dispose();
     await run?.close();
+    threads?.close();
     closeAll();
   }
 }

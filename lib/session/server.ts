@@ -51,6 +51,7 @@ import {
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
+import { DEFAULT_DATA_THREADS, ThreadPool } from "../dataplane/thread_pool.ts";
 import {
   DEFAULT_MAX_HANDSHAKES,
   DEFAULT_MAX_HANDSHAKES_PER_ADDRESS,
@@ -147,6 +148,8 @@ export interface ServeOptions {
   maxHandshakesPerAddress?: number;
   /** How long a handshake step may wait for the peer, ms (default {@linkcode HANDSHAKE_TIMEOUT_MS}). */
   handshakeTimeoutMs?: number;
+  /** Threads that move the tests' TCP bytes (`--data-threads`), shared by all tests; 0 for the in-process loops. */
+  dataThreads?: number;
 }
 
 /** What the server needs to check credentials. */
@@ -255,6 +258,13 @@ export async function serve(
   let active = 0;
   let nextTest = 1;
   const resultsReaders = new Semaphore(MAX_RESULTS_READERS);
+  // One pool of data-plane threads for every test; its threads start with
+  // the first TCP test and stop with the server.
+  const native = nativeSockets();
+  const threadCount = options.dataThreads ?? DEFAULT_DATA_THREADS;
+  const threads = native && threadCount > 0
+    ? new ThreadPool(native, threadCount)
+    : undefined;
   const udpHub = new UdpHub(listener.addr.hostname, listener.addr.port);
 
   let listenerClosed = false;
@@ -331,6 +341,7 @@ export async function serve(
         handshakeMs,
         enter,
         resultsReaders,
+        threads,
       });
     } catch (error) {
       // iperf3: a refused authentication does not count as the one test.
@@ -425,6 +436,7 @@ export async function serve(
     closeListener();
     handshakes.closeAll();
     await Promise.allSettled(tasks);
+    threads?.close();
   }
 }
 
@@ -469,6 +481,8 @@ interface SessionContext {
   enter: () => boolean;
   /** Permits to read a results frame, shared by the server's tests. */
   resultsReaders: Semaphore;
+  /** The data-plane threads the server's tests share, where libc is there. */
+  threads: ThreadPool | undefined;
 }
 
 /** Socket numbers iperf3 typically prints on a Linux server: 5, 8, 11, ... */
@@ -735,6 +749,7 @@ async function runServerSession(
         tcpInfo: p.protocol === "tcp" &&
           streams.every((s) => s.probe !== undefined),
         ...(congestionUsed === undefined ? {} : { congestionUsed }),
+        ...(ctx.threads ? { threads: ctx.threads } : {}),
       });
       run = testRun;
       // The handshake is over: from here the test holds a slot, if one is

@@ -14,6 +14,7 @@ import { delay } from "../async.ts";
 import { ERROR_CODES, IperfError, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
+import { isNodeSocket } from "../net/bound_conn.ts";
 import type { StreamSocket } from "../net/stream_socket.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpAccounting } from "../stats/udp_accounting.ts";
@@ -40,6 +41,11 @@ import type {
 } from "../stats/summary.ts";
 import { runTcpReceiver } from "../stream/tcp_receiver.ts";
 import { runTcpSender } from "../stream/tcp_sender.ts";
+import type {
+  ThreadCounter,
+  ThreadedTest,
+  ThreadPool,
+} from "../dataplane/thread_pool.ts";
 
 /** A connected data stream, before the test runs. */
 export interface DataStream {
@@ -83,6 +89,12 @@ export interface TestRunOptions {
   tcpInfo?: boolean;
   /** The TCP congestion control algorithm of this side's streams, when known. */
   congestionUsed?: string;
+  /**
+   * The threaded data plane: TCP streams whose descriptor libc found are
+   * moved by its threads; without it (or for UDP) the in-process loops move
+   * them.
+   */
+  threads?: ThreadPool;
 }
 
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
@@ -96,7 +108,8 @@ const RECEIVE_DRAIN_MAX_MS = 2000;
 
 interface Tracked {
   stream: DataStream;
-  counter: TransferCounter;
+  /** In-process loops count in a TransferCounter, threads in shared memory. */
+  counter: TransferCounter | ThreadCounter;
   stats: StreamStats;
   /** UDP receivers: loss, order, jitter. */
   accounting: UdpAccounting;
@@ -167,6 +180,8 @@ export class TestRun {
   #cpuStart = process.cpuUsage();
   #wallStartMs = 0;
   #fail: (error: unknown) => void = () => {};
+  /** The streams' handle on the threads, when they move them. */
+  #threaded: ThreadedTest | undefined;
   /** Rejects with a {@linkcode StreamError} when a stream fails before `finish()`. */
   readonly failed: Promise<never>;
 
@@ -210,6 +225,15 @@ export class TestRun {
   /** TEST_RUNNING: counting starts, the stream tasks and the reporter run. */
   run(): void {
     const { params } = this.#options;
+    if (this.#startThreads()) {
+      this.#reporter = this.#report(this.#stopReporting.signal).catch(
+        () => {},
+      );
+      this.#tasks.push(
+        this.#watch(this.#stopReporting.signal).catch(() => {}),
+      );
+      return;
+    }
     const block = makePayload(params.length, params.repeatingPayload);
     // What TCP receivers read is counted and dropped, so a test's receiving
     // streams share one buffer: -P 128 -l 1M holds 1 MiB, not 128.
@@ -277,6 +301,54 @@ export class TestRun {
     this.#tasks.push(this.#watch(this.#stopReporting.signal).catch(() => {}));
   }
 
+  /**
+   * Hands every stream to the threads when they can take them all (TCP,
+   * each stream's descriptor found through libc); false leaves them to the
+   * in-process loops.
+   */
+  #startThreads(): boolean {
+    const { params, threads } = this.#options;
+    if (!threads || params.protocol !== "tcp") return false;
+    // Deno's own connections only: a node:net socket (-B, --cport, -M)
+    // reads from its descriptor by itself, so only the loops can use it.
+    const fds = this.#tracked.map((t) =>
+      t.stream.conn && !isNodeSocket(t.stream.conn)
+        ? t.stream.probe?.fd
+        : undefined
+    );
+    if (fds.some((fd) => fd === undefined)) return false;
+    let threaded: ThreadedTest;
+    try {
+      threaded = threads.start(this.#tracked.map((t, i) => ({
+        fd: fds[i] as number,
+        send: t.stream.sender,
+        length: params.length,
+        bitsPerSecond: params.bandwidth,
+        repeating: params.repeatingPayload,
+      })));
+    } catch {
+      // Out of descriptors for the duplicates: the loops move them.
+      return false;
+    }
+    this.#threaded = threaded;
+    this.#tracked.forEach((t, i) => {
+      t.counter = threaded.counters[i] as ThreadCounter;
+    });
+    for (const t of this.#tracked) t.counter.counting = true;
+    if (!this.#omitting) threaded.armLimit(params.bytes, params.blocks);
+    threaded.limit.then(() => this.budget.markReached());
+    threaded.failed.catch((failure) => {
+      const t = this.#tracked[failure.index] ?? this.#tracked[0];
+      if (!t) return;
+      this.#streamFailed(
+        t,
+        new Error(failure.text),
+        t.stream.sender ? ERROR_CODES.IESTREAMWRITE : ERROR_CODES.IESTREAMREAD,
+      );
+    });
+    return true;
+  }
+
   /** When a timed test ends (`-t` + `-O` after TEST_START), as a `performance.now()` value; Infinity for `-n`/`-k`. */
   get endsAtMs(): number {
     const { time, omit } = this.#options.params;
@@ -308,6 +380,13 @@ export class TestRun {
     this.#stopping = true;
     const endMs = performance.now();
     this.#stopSending.abort();
+    if (this.#threaded) {
+      this.#threaded.stopSending();
+      await this.#threaded.sendersStopped(
+        this.#tracked.map((t) => t.stream.sender),
+        SEND_DRAIN_MS,
+      );
+    }
     if (this.#senders.length > 0) {
       const drain = new AbortController();
       await Promise.race([
@@ -450,6 +529,8 @@ export class TestRun {
     this.#stopping = true;
     this.#stopSending.abort();
     this.#stopReporting.abort();
+    // The threads give their duplicates back before the sockets close.
+    await this.#threaded?.release();
     for (const t of this.#tracked) {
       if (t.stream.conn) closeQuietly(t.stream.conn);
       const udp = t.stream.udp;
@@ -638,6 +719,7 @@ export class TestRun {
         }
       }
       this.budget.reset();
+      this.#threaded?.armLimit(params.bytes, params.blocks);
       originMs = now;
     }
     if (intervalMs <= 0) return;

@@ -82,6 +82,11 @@ export class TransferBudget {
     }
   }
 
+  /** The limit was met where this budget does not count (the data-plane threads): `reached` resolves. */
+  markReached(): void {
+    this.#resolve();
+  }
+
   /** Forgets what was counted so far and arms the limit (end of the omit period). */
   reset(): void {
     this.#bytes = 0;

@@ -1,0 +1,448 @@
+/**
+ * The threaded data plane: a pool of Workers that move the bytes of TCP
+ * streams through libc, and, per test, a handle the session's TestRun
+ * drives (counting, the `-n`/`-k` budget, stop, release) and reads counters
+ * from. Linux with `--allow-ffi` only; elsewhere the in-process loops of
+ * `lib/stream/` move the bytes.
+ *
+ * Who owns what:
+ * - The session owns each stream's connection and its descriptor, and
+ *   closes them as before (`TestRun.close()`), after the release below.
+ * - For each stream the pool makes a duplicate descriptor
+ *   (`fcntl(F_DUPFD_CLOEXEC)`) and hands it to one thread, which owns it:
+ *   it is the only one to use it and closes it when the test is released.
+ *   The socket closes when both are closed.
+ * - The control words of a test's shared buffer are written only here (the
+ *   control plane); each stream's counters only by its thread.
+ *
+ * @module
+ */
+
+import type { NativeSockets } from "../net/native.ts";
+import {
+  COUNTING,
+  type FromThread,
+  LIMIT_BLOCKS,
+  LIMIT_BYTES,
+  makeShared,
+  STATE,
+  STOP_SENDING,
+  type StreamPlan,
+  streamWords,
+  type ToThread,
+} from "./_layout.ts";
+
+/** Threads a pool starts unless told otherwise (`--data-threads`); chosen by measurement (see docs/performance.md). */
+export const DEFAULT_DATA_THREADS = 2;
+
+/** How long `release()` waits for the threads to give the descriptors back. */
+const RELEASE_TIMEOUT_MS = 2000;
+
+/** One stream to move. */
+export interface ThreadedStream {
+  /** The connection's descriptor (the session keeps it; the pool duplicates it). */
+  fd: number;
+  /** Whether this side sends. */
+  send: boolean;
+  /** Block size. */
+  length: number;
+  /** Sending rate in bits/s, 0 for unlimited. */
+  bitsPerSecond: number;
+  /** `--repeating-payload`. */
+  repeating: boolean;
+}
+
+/** A stream failure reported by its thread. */
+export interface ThreadedFailure {
+  /** The stream's index in the test. */
+  index: number;
+  /** The errno. */
+  errno: number;
+  /** `strerror(errno)`. */
+  text: string;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  /** Bumped after each message but the first (see `ToThread` "init"). */
+  mailbox: Int32Array;
+  /** Streams it moves now. */
+  load: number;
+  tests: Set<number>;
+}
+
+/** The pool of data-plane threads; Workers start when the first test needs them. */
+export class ThreadPool {
+  readonly size: number;
+  readonly #native: NativeSockets;
+  readonly #workers: PoolWorker[] = [];
+  readonly #tests = new Map<number, ThreadedTest>();
+  #nextTest = 1;
+  #closed = false;
+
+  /**
+   * Creates an instance; no thread starts yet.
+   *
+   * @param native libc on the control plane's thread (for the duplicates)
+   * @param size threads, at least 1
+   */
+  constructor(native: NativeSockets, size: number = DEFAULT_DATA_THREADS) {
+    this.#native = native;
+    this.size = Math.max(1, size);
+  }
+
+  /**
+   * Hands a test's streams to the threads. Each is duplicated here, so the
+   * caller may close its connections whenever it likes after `release()`.
+   *
+   * @param streams the test's streams, in order
+   * @returns the test's handle
+   * @throws {Error} when a descriptor cannot be duplicated (out of descriptors)
+   */
+  start(streams: ThreadedStream[]): ThreadedTest {
+    if (this.#closed) {
+      throw new Error("Cannot start streams: the pool is closed");
+    }
+    const fds: number[] = [];
+    try {
+      for (const s of streams) fds.push(this.#native.dup(s.fd));
+    } catch (error) {
+      for (const fd of fds) this.#native.close(fd);
+      throw error;
+    }
+    this.#grow();
+    const id = this.#nextTest++;
+    const shared = makeShared(streams.length);
+    const byWorker = new Map<PoolWorker, StreamPlan[]>();
+    streams.forEach((s, index) => {
+      const w = this.#workers.reduce((a, b) => b.load < a.load ? b : a);
+      w.load++;
+      const plans = byWorker.get(w) ?? [];
+      plans.push({
+        index,
+        fd: fds[index] as number,
+        send: s.send,
+        length: s.length,
+        bitsPerSecond: s.bitsPerSecond,
+        repeating: s.repeating,
+      });
+      byWorker.set(w, plans);
+    });
+    const fdsOf = new Map(
+      [...byWorker].map(([w, plans]) => [w, plans.map((p) => p.fd)]),
+    );
+    const test = new ThreadedTest(
+      shared,
+      streams.length,
+      fdsOf,
+      (fd) => this.#native.close(fd),
+      (w) => {
+        w.load -= byWorker.get(w)?.length ?? 0;
+        w.tests.delete(id);
+        post(w, { kind: "release", test: id });
+      },
+      () => this.#tests.delete(id),
+    );
+    this.#tests.set(id, test);
+    for (const [w, plans] of byWorker) {
+      w.tests.add(id);
+      post(w, {
+        kind: "add",
+        test: id,
+        shared,
+        streams: streams.length,
+        plans,
+      });
+    }
+    return test;
+  }
+
+  /**
+   * Stops every thread. Tests still on them fail, and the descriptors the
+   * threads held are closed here (a terminated thread closes nothing).
+   */
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#workers) w.worker.terminate();
+    for (const test of this.#tests.values()) {
+      for (const w of this.#workers) {
+        test.lost(w, "the data-plane threads stopped");
+      }
+    }
+    this.#workers.length = 0;
+    this.#tests.clear();
+  }
+
+  #grow(): void {
+    while (this.#workers.length < this.size) {
+      const worker = new Worker(
+        new URL("./_worker.ts", import.meta.url).href,
+        { type: "module" },
+      );
+      const mailbox = new SharedArrayBuffer(4);
+      const w: PoolWorker = {
+        worker,
+        mailbox: new Int32Array(mailbox),
+        load: 0,
+        tests: new Set(),
+      };
+      worker.postMessage({ kind: "init", mailbox } satisfies ToThread);
+      worker.onmessage = (event: MessageEvent<FromThread>) =>
+        this.#onMessage(w, event.data);
+      worker.onerror = (event) => {
+        event.preventDefault();
+        this.#lost(w, event.message);
+      };
+      this.#workers.push(w);
+    }
+  }
+
+  #onMessage(w: PoolWorker, message: FromThread): void {
+    switch (message.kind) {
+      case "ready":
+        return;
+      case "unavailable":
+        this.#lost(w, message.reason);
+        return;
+      case "limit":
+        this.#tests.get(message.test)?.limitReached();
+        return;
+      case "failed":
+        this.#tests.get(message.test)?.streamFailed(message);
+        return;
+      case "released":
+        this.#tests.get(message.test)?.released(w);
+        return;
+    }
+  }
+
+  /** A thread that died or could not start: its tests fail. */
+  #lost(w: PoolWorker, reason: string): void {
+    const i = this.#workers.indexOf(w);
+    if (i >= 0) this.#workers.splice(i, 1);
+    w.worker.terminate();
+    for (const id of w.tests) this.#tests.get(id)?.lost(w, reason);
+  }
+}
+
+function post(w: PoolWorker, message: ToThread): void {
+  w.worker.postMessage(message);
+  Atomics.add(w.mailbox, 0, 1);
+}
+
+/** A stream's counters in the test's shared buffer, read with Atomics. */
+export class ThreadCounter {
+  readonly #big: BigInt64Array;
+  readonly #int: Int32Array;
+  readonly #words: ReturnType<typeof streamWords>;
+  #baseBytes = 0n;
+  #baseBlocks = 0n;
+  /** UDP datagrams (the threads move TCP streams only). */
+  readonly packets = 0;
+
+  /**
+   * Creates an instance.
+   *
+   * @param shared the test's buffer
+   * @param index the stream's index
+   */
+  constructor(shared: SharedArrayBuffer, index: number) {
+    this.#big = new BigInt64Array(shared);
+    this.#int = new Int32Array(shared);
+    this.#words = streamWords(index);
+  }
+
+  /** Bytes counted since the last reset. */
+  get bytes(): number {
+    return Number(Atomics.load(this.#big, this.#words.bytes) - this.#baseBytes);
+  }
+
+  /** Read or write calls counted since the last reset. */
+  get blocks(): number {
+    return Number(
+      Atomics.load(this.#big, this.#words.blocks) - this.#baseBlocks,
+    );
+  }
+
+  /** Whether the test counts now (one word for the whole test). */
+  get counting(): boolean {
+    return Atomics.load(this.#int, COUNTING) === 1;
+  }
+
+  set counting(on: boolean) {
+    Atomics.store(this.#int, COUNTING, on ? 1 : 0);
+  }
+
+  /** The stream's state, as its thread wrote it. */
+  get state(): number {
+    return Atomics.load(this.#int, this.#words.state);
+  }
+
+  /** Zeroes the counts seen from here (end of the omit period); the thread's words are not written. */
+  reset(): void {
+    this.#baseBytes = Atomics.load(this.#big, this.#words.bytes);
+    this.#baseBlocks = Atomics.load(this.#big, this.#words.blocks);
+  }
+}
+
+/** One test's streams on the threads. */
+export class ThreadedTest {
+  /** Per stream, in the order given to `start()`. */
+  readonly counters: ThreadCounter[];
+  /** Rejects with the first stream failure a thread reports. */
+  readonly failed: Promise<never>;
+  /** Resolves when a thread finds the `-n`/`-k` budget used up. */
+  readonly limit: Promise<void>;
+  readonly #big: BigInt64Array;
+  readonly #int: Int32Array;
+  readonly #pending: Set<PoolWorker>;
+  readonly #fdsOf: Map<PoolWorker, number[]>;
+  readonly #closeFd: (fd: number) => void;
+  readonly #release: (w: PoolWorker) => void;
+  readonly #forget: () => void;
+  #fail: (error: ThreadedFailure) => void = () => {};
+  #limit: () => void = () => {};
+  #allReleased: () => void = () => {};
+  readonly #releasedAll: Promise<void>;
+  #releasing = false;
+
+  /**
+   * Created by {@linkcode ThreadPool.start}.
+   *
+   * @param shared the test's buffer
+   * @param streams how many streams
+   * @param fdsOf the duplicates each thread owns
+   * @param closeFd closes a duplicate whose thread is gone
+   * @param release tells one thread to release the test
+   * @param forget drops the test from the pool
+   */
+  constructor(
+    shared: SharedArrayBuffer,
+    streams: number,
+    fdsOf: Map<PoolWorker, number[]>,
+    closeFd: (fd: number) => void,
+    release: (w: PoolWorker) => void,
+    forget: () => void,
+  ) {
+    this.#big = new BigInt64Array(shared);
+    this.#int = new Int32Array(shared);
+    this.counters = Array.from(
+      { length: streams },
+      (_, i) => new ThreadCounter(shared, i),
+    );
+    this.#fdsOf = fdsOf;
+    this.#closeFd = closeFd;
+    this.#pending = new Set(fdsOf.keys());
+    this.#release = release;
+    this.#forget = forget;
+    this.failed = new Promise<never>((_, reject) => {
+      this.#fail = reject;
+    });
+    this.failed.catch(() => {});
+    this.limit = new Promise<void>((resolve) => {
+      this.#limit = resolve;
+    });
+    this.#releasedAll = new Promise<void>((resolve) => {
+      this.#allReleased = resolve;
+    });
+  }
+
+  /**
+   * Arms the `-n`/`-k` budget from the counts now (the end of the omit
+   * period, or the start).
+   *
+   * @param bytes bytes that end the test, 0 for no limit
+   * @param blocks blocks that end the test, 0 for no limit
+   */
+  armLimit(bytes: number, blocks: number): void {
+    let rawBytes = 0n;
+    let rawBlocks = 0n;
+    for (let i = 0; i < this.counters.length; i++) {
+      const w = streamWords(i);
+      rawBytes += Atomics.load(this.#big, w.bytes);
+      rawBlocks += Atomics.load(this.#big, w.blocks);
+    }
+    Atomics.store(
+      this.#big,
+      LIMIT_BYTES,
+      bytes > 0 ? rawBytes + BigInt(bytes) : 0n,
+    );
+    Atomics.store(
+      this.#big,
+      LIMIT_BLOCKS,
+      blocks > 0 ? rawBlocks + BigInt(blocks) : 0n,
+    );
+  }
+
+  /** Senders stop after the call in flight. */
+  stopSending(): void {
+    Atomics.store(this.#int, STOP_SENDING, 1);
+  }
+
+  /**
+   * Waits until every sending stream has stopped (its counts are final), at
+   * most `ms`.
+   *
+   * @param sending which streams send
+   * @param ms the longest wait
+   */
+  async sendersStopped(sending: boolean[], ms: number): Promise<void> {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      const running = this.counters.some((c, i) =>
+        sending[i] && c.state === STATE.RUNNING
+      );
+      if (!running) return;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  /**
+   * Tells the threads to stop using the streams and close their
+   * descriptors; resolves when they have (or after a bound).
+   */
+  async release(): Promise<void> {
+    if (!this.#releasing) {
+      this.#releasing = true;
+      this.stopSending();
+      for (const w of [...this.#pending]) this.#release(w);
+      if (this.#pending.size === 0) this.#allReleased();
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#releasedAll,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, RELEASE_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#forget();
+  }
+
+  /** @internal A thread's report: the budget is used up. */
+  limitReached(): void {
+    this.#limit();
+  }
+
+  /** @internal A thread's report: a stream failed. */
+  streamFailed(failure: ThreadedFailure): void {
+    this.#fail(failure);
+  }
+
+  /** @internal A thread gave the test's descriptors back. */
+  released(w: PoolWorker): void {
+    this.#pending.delete(w);
+    if (this.#pending.size === 0) this.#allReleased();
+  }
+
+  /**
+   * @internal A thread died or was stopped before releasing the test: the
+   * test fails, and the duplicates it held are closed here.
+   */
+  lost(w: PoolWorker, reason: string): void {
+    if (!this.#pending.has(w)) return;
+    for (const fd of this.#fdsOf.get(w) ?? []) this.#closeFd(fd);
+    this.#fail({ index: -1, errno: 0, text: reason });
+    this.released(w);
+  }
+}
