@@ -278,6 +278,17 @@ export class ThreadCounter {
     return Atomics.load(this.#int, this.#words.state);
   }
 
+  /**
+   * Counts bytes received before the thread took the stream (one read);
+   * only the view changes, not the thread's words.
+   *
+   * @param bytes how many
+   */
+  credit(bytes: number): void {
+    this.#baseBytes -= BigInt(bytes);
+    this.#baseBlocks -= 1n;
+  }
+
   /** Zeroes the counts seen from here (end of the omit period); the thread's words are not written. */
   reset(): void {
     this.#baseBytes = Atomics.load(this.#big, this.#words.bytes);

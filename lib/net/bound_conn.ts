@@ -76,18 +76,20 @@ export function adoptSocket(fd: number): StreamConn {
   );
 }
 
-/** A `node:net` socket seen as a {@linkcode StreamConn}. */
 /**
- * Whether `conn` is a `node:net` socket of this module's: such a socket
- * reads from its descriptor by itself, so no other reader may share it.
+ * Makes way for another reader of `conn`'s descriptor (the data-plane
+ * threads): a `node:net` socket of this module's reads by itself, so it is
+ * paused for good, and what it had read and not handed out is dropped and
+ * counted. Deno's own connections read only when asked: nothing to do.
  *
  * @param conn a connection
- * @returns true for the adapters {@linkcode connectBound} and {@linkcode adoptSocket} return
+ * @returns the bytes the socket had read ahead (0 for Deno's connections)
  */
-export function isNodeSocket(conn: StreamConn): boolean {
-  return conn instanceof NodeSocketConn;
+export function stopReadingAhead(conn: StreamConn): number {
+  return conn instanceof NodeSocketConn ? conn.stopReading() : 0;
 }
 
+/** A `node:net` socket seen as a {@linkcode StreamConn}. */
 class NodeSocketConn implements StreamConn {
   readonly localAddr: Deno.NetAddr;
   readonly remoteAddr: Deno.NetAddr;
@@ -150,6 +152,16 @@ class NodeSocketConn implements StreamConn {
       this.#socket.resume();
     }
     return n;
+  }
+
+  /** Pauses the socket for good; returns (and drops) what it had buffered. */
+  stopReading(): number {
+    this.#socket.pause();
+    this.#socket.removeAllListeners("data");
+    const dropped = this.#buffered;
+    this.#chunks.length = 0;
+    this.#buffered = 0;
+    return dropped;
   }
 
   write(p: Uint8Array): Promise<number> {

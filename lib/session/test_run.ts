@@ -14,7 +14,7 @@ import { delay } from "../async.ts";
 import { ERROR_CODES, IperfError, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
-import { isNodeSocket } from "../net/bound_conn.ts";
+import { stopReadingAhead } from "../net/bound_conn.ts";
 import type { StreamSocket } from "../net/stream_socket.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpAccounting } from "../stats/udp_accounting.ts";
@@ -247,7 +247,12 @@ export class TestRun {
             // Each UDP stream rewrites its own header in place.
             datagram: block.slice(),
             counter: t.counter,
-            budget: this.budget,
+            // iperf3's server never checks -n/-k: it sends until TEST_END
+            // and the client counts what arrived against the limit, so a
+            // lost datagram must not leave the client short.
+            budget: this.#options.role === "server"
+              ? new TransferBudget(0, 0)
+              : this.budget,
             stop: this.#stopSending.signal,
             bitsPerSecond: params.bandwidth,
             burst: params.burst,
@@ -309,12 +314,8 @@ export class TestRun {
   #startThreads(): boolean {
     const { params, threads } = this.#options;
     if (!threads || params.protocol !== "tcp") return false;
-    // Deno's own connections only: a node:net socket (-B, --cport, -M)
-    // reads from its descriptor by itself, so only the loops can use it.
     const fds = this.#tracked.map((t) =>
-      t.stream.conn && !isNodeSocket(t.stream.conn)
-        ? t.stream.probe?.fd
-        : undefined
+      t.stream.conn ? t.stream.probe?.fd : undefined
     );
     if (fds.some((fd) => fd === undefined)) return false;
     let threaded: ThreadedTest;
@@ -332,7 +333,12 @@ export class TestRun {
     }
     this.#threaded = threaded;
     this.#tracked.forEach((t, i) => {
-      t.counter = threaded.counters[i] as ThreadCounter;
+      const counter = threaded.counters[i] as ThreadCounter;
+      // A node:net socket (-B, --cport, -M) may have read ahead since
+      // TEST_RUNNING: those bytes were received in the test.
+      const ahead = stopReadingAhead(t.stream.conn as StreamConn);
+      if (ahead > 0) counter.credit(ahead);
+      t.counter = counter;
     });
     for (const t of this.#tracked) t.counter.counting = true;
     if (!this.#omitting) threaded.armLimit(params.bytes, params.blocks);
