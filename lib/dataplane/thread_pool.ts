@@ -38,6 +38,18 @@ export const DEFAULT_DATA_THREADS = 2;
 /** How long `release()` waits for the threads to give the descriptors back. */
 const RELEASE_TIMEOUT_MS = 2000;
 
+let streamsStarted = 0;
+
+/**
+ * Streams handed to data-plane threads by this process so far (tests check
+ * with it which plane moved a test's bytes).
+ *
+ * @returns the count
+ */
+export function threadedStreamCount(): number {
+  return streamsStarted;
+}
+
 /** One stream to move. */
 export interface ThreadedStream {
   /** The connection's descriptor (the session keeps it; the pool duplicates it). */
@@ -111,6 +123,7 @@ export class ThreadPool {
       throw error;
     }
     this.#grow();
+    streamsStarted += streams.length;
     const id = this.#nextTest++;
     const shared = makeShared(streams.length);
     const byWorker = new Map<PoolWorker, StreamPlan[]>();

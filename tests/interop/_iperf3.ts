@@ -16,7 +16,7 @@ import {
   type ClientOutcome,
   runClientSession,
 } from "../../lib/session/client.ts";
-import { listen, serve } from "../../lib/session/server.ts";
+import { listen, serve, type ServeOptions } from "../../lib/session/server.ts";
 import type { StreamSummary, TestSummary } from "../../lib/stats/summary.ts";
 
 /** iperf3's default TCP block size (`-l`), 128 KiB. */
@@ -561,6 +561,7 @@ export interface OurServer {
  */
 export async function withOurServer(
   fn: (server: OurServer) => Promise<void>,
+  options: Pick<ServeOptions, "dataThreads"> = {},
 ): Promise<void> {
   const listener = listen({ hostname: LOOPBACK, port: 0 });
   const controller = new AbortController();
@@ -609,6 +610,7 @@ export async function withOurServer(
     }
   };
   const served = serve(listener, {
+    ...options,
     signal: controller.signal,
     emit,
     onTestError: (error) => errors.push(error),

@@ -14,6 +14,8 @@
  */
 
 import assert from "node:assert/strict";
+import { threadedStreamCount } from "../../lib/dataplane/thread_pool.ts";
+import { nativeSockets } from "../../lib/net/native.ts";
 import {
   assertPlausible,
   endStreams,
@@ -122,55 +124,90 @@ function checkTestStart(
   }
 }
 
-interopTest(
-  "runClientSession() against iperf3 -s: default TCP test",
-  async () => {
-    const pair = await ourClientVsIperf3(["-t", "1"]);
-    checkTestStart(pair.theirs, {
-      num_streams: 1,
-      duration: 1,
-      reverse: 0,
-      blksize: TCP_BLOCK,
-    });
-    checkNormal(pair, 0.9);
-  },
-);
+/** The two data planes: the threads (where libc is there) and the in-process loops. */
+const PLANES = [
+  { name: "threads", flags: [] as string[] },
+  { name: "in-process loops", flags: ["--data-threads", "0"] },
+];
 
-interopTest("runClientSession() against iperf3 -s: -R", async () => {
-  const pair = await ourClientVsIperf3(["-t", "1", "-R"]);
-  checkTestStart(pair.theirs, { num_streams: 1, duration: 1, reverse: 1 });
-  checkReverse(pair, 0.8);
-});
+/** Runs our client on `plane` and checks which plane moved its bytes. */
+async function onPlane(
+  plane: (typeof PLANES)[number],
+  flags: string[],
+): Promise<Pair> {
+  const before = threadedStreamCount();
+  const pair = await ourClientVsIperf3([...flags, ...plane.flags]);
+  const moved = threadedStreamCount() - before;
+  if (plane.flags.length > 0 || !nativeSockets()) assert.equal(moved, 0);
+  else assert.equal(moved, pair.ours.summary.streams.length);
+  return pair;
+}
 
-interopTest("runClientSession() against iperf3 -s: -P 4", async () => {
-  const pair = await ourClientVsIperf3(["-t", "1", "-P", "4"]);
-  checkTestStart(pair.theirs, { num_streams: 4, duration: 1, reverse: 0 });
-  assert.equal(pair.ours.summary.streams.length, 4);
-  assert.deepEqual(pair.ours.summary.streams.map((s) => s.id), [1, 3, 4, 5]);
-  checkNormal(pair, 0.9);
-});
+for (const plane of PLANES) {
+  interopTest(
+    `runClientSession() against iperf3 -s: default TCP test (${plane.name})`,
+    async () => {
+      const pair = await onPlane(plane, ["-t", "1"]);
+      checkTestStart(pair.theirs, {
+        num_streams: 1,
+        duration: 1,
+        reverse: 0,
+        blksize: TCP_BLOCK,
+      });
+      checkNormal(pair, 0.9);
+    },
+  );
 
-interopTest("runClientSession() against iperf3 -s: --bidir", async () => {
-  const { ours, theirs } = await ourClientVsIperf3(["-t", "1", "--bidir"]);
-  // 3.12 has no "bidir" member in test_start; the *_bidir_reverse sums
-  // below show that iperf3 ran a bidirectional test.
-  checkTestStart(theirs, { num_streams: 1, duration: 1, reverse: 0 });
-  const forward = ours.summary.streams.filter((s) => s.sender);
-  const backward = ours.summary.streams.filter((s) => !s.sender);
-  assert.equal(forward.length, 1);
-  assert.equal(backward.length, 1);
-  const fwd = totals(forward);
-  const bwd = totals(backward);
-  // sum_* always names the client -> server direction on both sides: the
-  // iperf3 server's receive count came back to us in its results.
-  assert.equal(endSum(theirs, "sum_received").bytes, fwd.received);
-  assert.equal(endSum(theirs, "sum_sent").bytes, 0);
-  // *_bidir_reverse is server -> client: its send count came back to us.
-  assert.equal(endSum(theirs, "sum_sent_bidir_reverse").bytes, bwd.sent);
-  assert.equal(endSum(theirs, "sum_received_bidir_reverse").bytes, 0);
-  assertPlausible("client -> server", fwd, 0.8);
-  assertPlausible("server -> client", bwd, 0.8);
-});
+  interopTest(
+    `runClientSession() against iperf3 -s: -R (${plane.name})`,
+    async () => {
+      const pair = await onPlane(plane, ["-t", "1", "-R"]);
+      checkTestStart(pair.theirs, { num_streams: 1, duration: 1, reverse: 1 });
+      checkReverse(pair, 0.8);
+    },
+  );
+
+  interopTest(
+    `runClientSession() against iperf3 -s: -P 4 (${plane.name})`,
+    async () => {
+      const pair = await onPlane(plane, ["-t", "1", "-P", "4"]);
+      checkTestStart(pair.theirs, { num_streams: 4, duration: 1, reverse: 0 });
+      assert.equal(pair.ours.summary.streams.length, 4);
+      assert.deepEqual(pair.ours.summary.streams.map((s) => s.id), [
+        1,
+        3,
+        4,
+        5,
+      ]);
+      checkNormal(pair, 0.9);
+    },
+  );
+
+  interopTest(
+    `runClientSession() against iperf3 -s: --bidir (${plane.name})`,
+    async () => {
+      const { ours, theirs } = await onPlane(plane, ["-t", "1", "--bidir"]);
+      // 3.12 has no "bidir" member in test_start; the *_bidir_reverse sums
+      // below show that iperf3 ran a bidirectional test.
+      checkTestStart(theirs, { num_streams: 1, duration: 1, reverse: 0 });
+      const forward = ours.summary.streams.filter((s) => s.sender);
+      const backward = ours.summary.streams.filter((s) => !s.sender);
+      assert.equal(forward.length, 1);
+      assert.equal(backward.length, 1);
+      const fwd = totals(forward);
+      const bwd = totals(backward);
+      // sum_* always names the client -> server direction on both sides: the
+      // iperf3 server's receive count came back to us in its results.
+      assert.equal(endSum(theirs, "sum_received").bytes, fwd.received);
+      assert.equal(endSum(theirs, "sum_sent").bytes, 0);
+      // *_bidir_reverse is server -> client: its send count came back to us.
+      assert.equal(endSum(theirs, "sum_sent_bidir_reverse").bytes, bwd.sent);
+      assert.equal(endSum(theirs, "sum_received_bidir_reverse").bytes, 0);
+      assertPlausible("client -> server", fwd, 0.8);
+      assertPlausible("server -> client", bwd, 0.8);
+    },
+  );
+}
 
 interopTest("runClientSession() against iperf3 -s: -n 200M", async () => {
   const n = 200 * 1024 * 1024;

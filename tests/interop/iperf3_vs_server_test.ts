@@ -15,6 +15,7 @@
 import assert from "node:assert/strict";
 import type { TestSummary } from "../../lib/stats/summary.ts";
 import { nativeSockets } from "../../lib/net/native.ts";
+import { threadedStreamCount } from "../../lib/dataplane/thread_pool.ts";
 import {
   assertPlausible,
   endStreams,
@@ -35,7 +36,10 @@ interface Pair {
 }
 
 /** Runs one iperf3 client with `flags` against a fresh server of ours. */
-async function iperf3VsOurServer(flags: string[]): Promise<Pair> {
+async function iperf3VsOurServer(
+  flags: string[],
+  options: { dataThreads?: number } = {},
+): Promise<Pair> {
   let pair: Pair | undefined;
   await withOurServer(async (server) => {
     const theirs = await runIperf3Client(server.port, flags);
@@ -44,7 +48,7 @@ async function iperf3VsOurServer(flags: string[]): Promise<Pair> {
     assert.deepEqual(server.errors, []);
     assert.equal(server.summaries.length, 1);
     pair = { summary: server.summaries[0] as TestSummary, theirs };
-  });
+  }, options);
   assert.ok(pair);
   return pair;
 }
@@ -98,42 +102,69 @@ function checkReverse({ summary, theirs }: Pair, minShare: number): void {
   assertPlausible("server -> client", t, minShare);
 }
 
-interopTest("serve() with iperf3 -c: default TCP test", async () => {
-  checkNormal(await iperf3VsOurServer(["-t", "1"]), 0.9);
-});
+/** The two data planes: the threads (where libc is there) and the in-process loops. */
+const PLANES = [
+  { name: "threads", dataThreads: undefined },
+  { name: "in-process loops", dataThreads: 0 },
+];
 
-interopTest("serve() with iperf3 -c: -R", async () => {
-  checkReverse(await iperf3VsOurServer(["-t", "1", "-R"]), 0.8);
-});
+/** Runs an iperf3 client against our server on `plane`; checks which plane moved the bytes. */
+async function onPlane(
+  plane: (typeof PLANES)[number],
+  flags: string[],
+): Promise<Pair> {
+  const before = threadedStreamCount();
+  const pair = await iperf3VsOurServer(
+    flags,
+    plane.dataThreads === undefined ? {} : { dataThreads: plane.dataThreads },
+  );
+  const moved = threadedStreamCount() - before;
+  if (plane.dataThreads === 0 || !nativeSockets()) assert.equal(moved, 0);
+  else assert.equal(moved, pair.summary.streams.length);
+  return pair;
+}
 
-interopTest("serve() with iperf3 -c: -P 4", async () => {
-  const pair = await iperf3VsOurServer(["-t", "1", "-P", "4"]);
-  assert.deepEqual(pair.summary.streams.map((s) => s.id), [1, 3, 4, 5]);
-  checkNormal(pair, 0.9);
-});
+for (const plane of PLANES) {
+  interopTest(
+    `serve() with iperf3 -c: default TCP test (${plane.name})`,
+    async () => {
+      checkNormal(await onPlane(plane, ["-t", "1"]), 0.9);
+    },
+  );
 
-interopTest("serve() with iperf3 -c: --bidir", async () => {
-  const { summary, theirs } = await iperf3VsOurServer(["-t", "1", "--bidir"]);
-  // Our server lists the streams it receives on (client -> server) and the
-  // ones it sends on (server -> client).
-  const receiving = totals(summary.streams.filter((s) => !s.sender));
-  const sending = totals(summary.streams.filter((s) => s.sender));
-  assert.equal(summary.streams.length, 2);
-  // sum_* is client -> server on both sides: our receive count.
-  assert.equal(endSum(theirs, "sum_received").bytes, receiving.received);
-  // *_bidir_reverse is server -> client: our send count.
-  assert.equal(endSum(theirs, "sum_sent_bidir_reverse").bytes, sending.sent);
-  const fwd = {
-    sent: endSum(theirs, "sum_sent").bytes,
-    received: endSum(theirs, "sum_received").bytes,
-  };
-  const bwd = {
-    sent: endSum(theirs, "sum_sent_bidir_reverse").bytes,
-    received: endSum(theirs, "sum_received_bidir_reverse").bytes,
-  };
-  assertPlausible("client -> server", fwd, 0.8);
-  assertPlausible("server -> client", bwd, 0.8);
-});
+  interopTest(`serve() with iperf3 -c: -R (${plane.name})`, async () => {
+    checkReverse(await onPlane(plane, ["-t", "1", "-R"]), 0.8);
+  });
+
+  interopTest(`serve() with iperf3 -c: -P 4 (${plane.name})`, async () => {
+    const pair = await onPlane(plane, ["-t", "1", "-P", "4"]);
+    assert.deepEqual(pair.summary.streams.map((s) => s.id), [1, 3, 4, 5]);
+    checkNormal(pair, 0.9);
+  });
+
+  interopTest(`serve() with iperf3 -c: --bidir (${plane.name})`, async () => {
+    const { summary, theirs } = await onPlane(plane, ["-t", "1", "--bidir"]);
+    // Our server lists the streams it receives on (client -> server) and the
+    // ones it sends on (server -> client).
+    const receiving = totals(summary.streams.filter((s) => !s.sender));
+    const sending = totals(summary.streams.filter((s) => s.sender));
+    assert.equal(summary.streams.length, 2);
+    // sum_* is client -> server on both sides: our receive count.
+    assert.equal(endSum(theirs, "sum_received").bytes, receiving.received);
+    // *_bidir_reverse is server -> client: our send count.
+    assert.equal(endSum(theirs, "sum_sent_bidir_reverse").bytes, sending.sent);
+    const fwd = {
+      sent: endSum(theirs, "sum_sent").bytes,
+      received: endSum(theirs, "sum_received").bytes,
+    };
+    const bwd = {
+      sent: endSum(theirs, "sum_sent_bidir_reverse").bytes,
+      received: endSum(theirs, "sum_received_bidir_reverse").bytes,
+    };
+    assertPlausible("client -> server", fwd, 0.8);
+    assertPlausible("server -> client", bwd, 0.8);
+  });
+}
 
 interopTest("serve() with iperf3 -c: -n 200M", async () => {
   const n = 200 * 1024 * 1024;
