@@ -74,6 +74,12 @@ export const PERMISSIONS: readonly string[] = [
 /** The project root, where deno.json and main.ts live. */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRY = "main.ts";
+
+/**
+ * The data-plane thread's module: a Worker is loaded by URL at run time, so
+ * `deno compile` bundles it only when told (`--include`).
+ */
+const WORKER = "lib/dataplane/_worker.ts";
 const NAME = "iperf-ts";
 const SUMS_FILE = "SHA256SUMS";
 const PREFIX = "compile:";
@@ -113,6 +119,8 @@ export function compileCommands(options: CompileOptions): string[][] {
     "compile",
     "--unstable-net",
     ...PERMISSIONS,
+    "--include",
+    WORKER,
     "--target",
     target,
     "--output",
