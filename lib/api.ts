@@ -79,6 +79,8 @@ export interface ClientOptions {
   dontFragment?: boolean;
   /** Ask the server for zero-copy sends (`-Z`; iperf-ts itself sends with ordinary writes). */
   zeroCopy?: boolean;
+  /** Threads that move the streams' bytes (`--data-threads`; Linux with `--allow-ffi`); 0 for the in-process loops. */
+  dataThreads?: number;
   /** Interrupts the test: the server is told, `result` rejects. */
   signal?: AbortSignal;
 }
@@ -174,6 +176,8 @@ export interface ServerOptions {
   maxTests?: number;
   /** Called with each finished test's `-J` document. */
   onTest?: (doc: IperfJson) => void;
+  /** Threads that move the tests' bytes, shared by all tests (Linux with `--allow-ffi`); 0 for the in-process loops. */
+  dataThreads?: number;
   /** Stops the server, like `close()`. */
   signal?: AbortSignal;
 }
@@ -216,6 +220,9 @@ export function startServer(
   const done = serve(listener, {
     signal: controller.signal,
     ...(options.maxTests === undefined ? {} : { maxTests: options.maxTests }),
+    ...(options.dataThreads === undefined
+      ? {}
+      : { dataThreads: options.dataThreads }),
     emit: (event, test) => {
       if (test === undefined) return;
       let reporter = reporters.get(test);
@@ -294,5 +301,6 @@ function clientArgs(o: ClientOptions): string[] {
   value("-S", o.tos);
   flag("--dont-fragment", o.dontFragment);
   flag("-Z", o.zeroCopy);
+  value("--data-threads", o.dataThreads);
   return args;
 }
