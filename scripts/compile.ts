@@ -75,11 +75,6 @@ export const PERMISSIONS: readonly string[] = [
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ENTRY = "main.ts";
 
-/**
- * The data-plane thread's module: a Worker is loaded by URL at run time, so
- * `deno compile` bundles it only when told (`--include`).
- */
-const WORKER = "lib/dataplane/_worker.ts";
 const NAME = "iperf-ts";
 const SUMS_FILE = "SHA256SUMS";
 const PREFIX = "compile:";
@@ -119,8 +114,6 @@ export function compileCommands(options: CompileOptions): string[][] {
     "compile",
     "--unstable-net",
     ...PERMISSIONS,
-    "--include",
-    WORKER,
     "--target",
     target,
     "--output",

@@ -23,6 +23,7 @@ import {
   type UnitFormat,
 } from "../units.ts";
 import type { ClientConfig } from "../session/client.ts";
+import { streamCount } from "../session/_streams.ts";
 import { DEFAULT_MAX_TESTS, DEFAULT_PORT } from "../session/server.ts";
 
 /** The `--timestamps` format when none is given (iperf3's). */
@@ -191,6 +192,7 @@ const OPTIONS = {
   "zerocopy": { type: "boolean", short: "Z" },
   "dont-fragment": { type: "boolean" },
   "data-threads": { type: "string" },
+  "gsro": { type: "boolean" },
 } as const satisfies Record<string, OptionSpec>;
 
 /** iperf3 flags that are recognised but not implemented yet, with the reason. */
@@ -245,6 +247,7 @@ const CLIENT_ONLY = [
   "dscp",
   "zerocopy",
   "dont-fragment",
+  "gsro",
 ] as const;
 
 /**
@@ -565,6 +568,11 @@ export function parseCommandLine(args: string[]): CliConfig {
   if (v["extra-data"] !== undefined) {
     params.extraData = v["extra-data"] as string;
   }
+  // iperf3 3.21 accepts --gsro with TCP too and only sends it for UDP.
+  if (v["gsro"] === true && udp) {
+    params.gso = true;
+    params.gro = true;
+  }
 
   if (v["title"] !== undefined) {
     params.title = v["title"] as string;
@@ -597,7 +605,7 @@ export function parseCommandLine(args: string[]): CliConfig {
       "port number must be between 1 and 65535 inclusive",
     );
     if (
-      client.cport + params.parallel * (params.bidirectional ? 2 : 1) - 1 >
+      client.cport + streamCount(params) - 1 >
         65535
     ) {
       throw new UsageError(

@@ -49,6 +49,8 @@ Client specific:
   -T, --title str           prefix every output line with this string
   --repeating-payload       use repeating pattern in payload, instead of
                             randomized payload (like in iperf2)
+  --gsro                    enable UDP GSO/GRO on both client and server
+                            (client-only option; needs the data-plane threads)
 
 [KMG] indicates options that support a K/M/G suffix for kilo-, mega-, or giga-
 

@@ -15,7 +15,7 @@
 const CONTROL_BYTES = 64;
 
 /** Bytes of one stream's block. */
-const STREAM_BYTES = 32;
+const STREAM_BYTES = 64;
 
 /** Int32 index: 1 while moved bytes are counted (TEST_RUNNING until the end). */
 export const COUNTING = 0;
@@ -25,6 +25,12 @@ export const STOP_SENDING = 1;
 export const LIMIT_BYTES = 1;
 /** BigInt64 index: raw block total at which the `-k` budget is used up, 0 while unarmed. */
 export const LIMIT_BLOCKS = 2;
+/**
+ * Int32 index: bumped by the control plane at the end of the omit period;
+ * a UDP receiver that sees it change starts its jitter afresh (iperf3's
+ * `iperf_reset_stats`), so the control plane never writes a thread's words.
+ */
+export const JITTER_RESET = 6;
 
 /** A stream's state, written by its thread. */
 export const STATE = {
@@ -48,6 +54,17 @@ export function streamWords(index: number): {
   state: number;
   /** Int32 index of the errno of its failure. */
   errno: number;
+  /**
+   * BigInt64 index, UDP: a sender's datagrams sent since it started (never
+   * reset), a receiver's highest sequence number (iperf3's `packet_count`).
+   */
+  packets: number;
+  /** BigInt64 index, UDP receivers: datagrams lost (iperf3's `cnt_error`). */
+  lost: number;
+  /** BigInt64 index, UDP receivers: datagrams out of order. */
+  outOfOrder: number;
+  /** BigInt64 index, UDP receivers: the smoothed jitter in nanoseconds. */
+  jitterNs: number;
 } {
   const base = CONTROL_BYTES + index * STREAM_BYTES;
   return {
@@ -55,6 +72,10 @@ export function streamWords(index: number): {
     blocks: base / 8 + 1,
     state: base / 4 + 4,
     errno: base / 4 + 5,
+    packets: base / 8 + 3,
+    lost: base / 8 + 4,
+    outOfOrder: base / 8 + 5,
+    jitterNs: base / 8 + 6,
   };
 }
 
@@ -85,6 +106,25 @@ export interface StreamPlan {
   bitsPerSecond: number;
   /** `--repeating-payload`. */
   repeating: boolean;
+  /** A UDP stream's settings; absent for TCP. */
+  udp?: UdpPlan;
+}
+
+/** How a thread moves one UDP stream (its descriptor is a connected socket). */
+export interface UdpPlan {
+  /** 64-bit sequence numbers (`--udp-counters-64bit`). */
+  counters64: boolean;
+  /** Datagrams sent back to back when the rate allows one (`-b rate/N`), 0 for none. */
+  burst: number;
+  /**
+   * The shortest sleep of a paced sender in microseconds, 0 to sleep until
+   * the next datagram is due (iperf3 3.21's `clock_nanosleep` pacing).
+   */
+  sleepFloorUs: number;
+  /** Datagrams per send with UDP_SEGMENT set on the socket (`--gsro`), 0 without. */
+  gsoSegments: number;
+  /** Whether UDP_GRO is set on the socket: a read may hold many datagrams. */
+  gro: boolean;
 }
 
 /** Messages to a thread. */

@@ -1,7 +1,9 @@
 /**
  * One data-plane thread: moves the bytes of the TCP streams it is given
- * with non-blocking libc `send`/`recv` on descriptors it owns, waiting in
- * `poll` when none can move, and counts them in the test's shared buffer.
+ * with non-blocking libc `send`/`recv` on descriptors it owns (UDP streams
+ * in `sendmmsg`/`recvmmsg` batches, see `_udp_send.ts` and
+ * `_udp_receive.ts`), waiting in `ppoll` when none can move, and counts
+ * them in the test's shared buffer.
  * It reads the control words (counting, stop, budget) with Atomics; nothing
  * crosses threads per block. Messages carry only the rare events: a test's
  * streams arrive, a test is released, a budget is used up, a stream fails.
@@ -15,6 +17,7 @@
 
 /// <reference lib="deno.worker" />
 
+import { setImmediate } from "node:timers";
 import {
   ERRNO,
   type LibcIo,
@@ -22,7 +25,10 @@ import {
   openLibcIo,
   POLLIN,
   POLLOUT,
+  PR_SET_TIMERSLACK,
 } from "../net/libc_io.ts";
+import { UdpReceiver } from "./_udp_receive.ts";
+import { type UdpHost, UdpSender } from "./_udp_send.ts";
 import {
   COUNTING,
   type FromThread,
@@ -50,6 +56,12 @@ const TURN_CALLS = 8;
 /** Most descriptors one poll call waits on. */
 const MAX_POLL = 1024;
 
+/**
+ * This thread's timer slack, ns: a paced sender's sleep ends within this
+ * of its due time (Linux's default is 50 µs, four datagrams at 1 Gbit/s).
+ */
+const TIMER_SLACK_NS = 50000;
+
 interface Test {
   id: number;
   big: BigInt64Array;
@@ -73,6 +85,8 @@ interface Slot {
   /** What it waits for in poll; 0 when it is done. */
   events: number;
   done: boolean;
+  /** A UDP stream's sender or receiver (TCP streams have none). */
+  udp?: UdpSender | UdpReceiver;
 }
 
 let io: LibcIo;
@@ -113,22 +127,63 @@ function add(message: Extract<ToThread, { kind: "add" }>): void {
   tests.set(test.id, test);
   const now = performance.now();
   for (const plan of message.plans) {
-    if (plan.send) {
-      test.block ??= payload(plan.length, plan.repeating);
-    } else if (receiveBuffer.byteLength < plan.length) {
-      receiveBuffer = new Uint8Array(plan.length);
-    }
-    slots.push({
+    const words = streamWords(plan.index);
+    const slot: Slot = {
       test,
       plan,
-      words: streamWords(plan.index),
+      words,
       offset: 0,
       sentForRate: 0,
       startMs: now,
       events: plan.send ? POLLOUT : POLLIN,
       done: false,
-    });
+    };
+    if (plan.udp) {
+      const host = udpHost(test, words);
+      slot.udp = plan.send
+        ? new UdpSender(io, plan, host)
+        : new UdpReceiver(io, plan, host);
+    } else if (plan.send) {
+      test.block ??= payload(plan.length, plan.repeating);
+    } else if (receiveBuffer.byteLength < plan.length) {
+      receiveBuffer = new Uint8Array(plan.length);
+    }
+    slots.push(slot);
   }
+}
+
+/** What a UDP slot sees of its test. */
+function udpHost(test: Test, words: ReturnType<typeof streamWords>): UdpHost {
+  return {
+    big: test.big,
+    int: test.int,
+    words,
+    counting: () => Atomics.load(test.int, COUNTING) === 1,
+    stopping: () =>
+      Atomics.load(test.int, STOP_SENDING) === 1 || test.limitSaid,
+    allowance: (length) => allowance(test, length),
+    counted: () => {
+      budgetUsed(test);
+    },
+  };
+}
+
+/** Datagrams of `length` bytes the test's `-n`/`-k` budget still allows (summed over all its streams). */
+function allowance(test: Test, length: number): number {
+  const maxBytes = Atomics.load(test.big, LIMIT_BYTES);
+  const maxBlocks = Atomics.load(test.big, LIMIT_BLOCKS);
+  if (maxBytes === 0n && maxBlocks === 0n) return Infinity;
+  let bytes = 0n;
+  let blocks = 0n;
+  for (let i = 0; i < test.streams; i++) {
+    const w = streamWords(i);
+    bytes += Atomics.load(test.big, w.bytes);
+    blocks += Atomics.load(test.big, w.blocks);
+  }
+  let left = Infinity;
+  if (maxBytes > 0n) left = Math.ceil(Number(maxBytes - bytes) / length);
+  if (maxBlocks > 0n) left = Math.min(left, Number(maxBlocks - blocks));
+  return left;
 }
 
 function release(id: number): void {
@@ -293,7 +348,17 @@ function slice(): void {
     for (const slot of slots) {
       if (slot.done) continue;
       live++;
-      if (slot.plan.send) {
+      if (slot.udp) {
+        const turn = slot.udp instanceof UdpSender
+          ? slot.udp.turn(now)
+          : slot.udp.turn();
+        // A receiver that read all there was waits for poll, not a turn.
+        moved ||= turn.moved && !turn.drained;
+        dueMs = Math.min(dueMs, turn.dueMs);
+        slot.events = turn.events;
+        if (turn.end === "failed") fail(slot, turn.errno);
+        else if (turn.end === "stopped") stopSender(slot);
+      } else if (slot.plan.send) {
         const turn = sendTurn(slot, now);
         moved ||= turn.moved;
         dueMs = Math.min(dueMs, turn.dueMs);
@@ -317,7 +382,9 @@ function slice(): void {
       0,
       Math.min(POLL_MAX_MS, end - now, dueMs - now),
     );
-    io.symbols.poll(pollBuffer, BigInt(count), Math.ceil(waitMs));
+    // To the microsecond: a paced sender's next datagram may be due sooner
+    // than poll's milliseconds can say (at 1 Gbit/s, every 12 µs).
+    io.wait(pollBuffer, count, waitMs * 1e6);
   }
 }
 
@@ -341,6 +408,7 @@ async function main(): Promise<void> {
     post({ kind: "unavailable", reason: String(error) });
     return;
   }
+  io.symbols.prctl(PR_SET_TIMERSLACK, BigInt(TIMER_SLACK_NS), 0n, 0n, 0n);
   post({ kind: "ready" });
   while (true) {
     const live = slots.some((s) => !s.done);
@@ -351,8 +419,11 @@ async function main(): Promise<void> {
       continue;
     }
     slice();
-    // Let messages in (a release, new streams) between slices.
-    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    // Let messages in (a release, new streams) between slices: setImmediate
+    // costs microseconds where setTimeout(0) costs about 2 ms in a Worker,
+    // a pause a receiver at 1 Gbit/s cannot afford (its socket buffer holds
+    // about 2 ms of datagrams).
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The threaded data plane: a pool of Workers that move the bytes of TCP
- * streams through libc, and, per test, a handle the session's TestRun
+ * and UDP streams through libc, and, per test, a handle the session's TestRun
  * drives (counting, the `-n`/`-k` budget, stop, release) and reads counters
  * from. Linux with `--allow-ffi` only; elsewhere the in-process loops of
  * `lib/stream/` move the bytes.
@@ -12,16 +12,26 @@
  *   (`fcntl(F_DUPFD_CLOEXEC)`) and hands it to one thread, which owns it:
  *   it is the only one to use it and closes it when the test is released.
  *   The socket closes when both are closed.
+ * - UDP: a client's stream socket is Deno's; its duplicate is `connect()`ed
+ *   to the server here, before the thread gets it (which connects Deno's
+ *   too: it is one socket). A server's stream socket is its own, opened by
+ *   the session (`lib/net/udp_connected.ts`), which closes it after the
+ *   release; the thread owns the duplicate, as for TCP. UDP_SEGMENT and
+ *   UDP_GRO (`--gsro`) are set here, on the socket, through the duplicate.
  * - The control words of a test's shared buffer are written only here (the
  *   control plane); each stream's counters only by its thread.
  *
  * @module
  */
 
-import type { NativeSockets } from "../net/native.ts";
+import { type NativeSockets, SOCKOPT } from "../net/native.ts";
+import { connectUdp } from "../net/udp_connected.ts";
+import { DEFAULT_PACING_TIMER } from "../protocol/params.ts";
+import { THREAD_SOURCE } from "./_thread_bundle.ts";
 import {
   COUNTING,
   type FromThread,
+  JITTER_RESET,
   LIMIT_BLOCKS,
   LIMIT_BYTES,
   makeShared,
@@ -30,6 +40,7 @@ import {
   type StreamPlan,
   streamWords,
   type ToThread,
+  type UdpPlan,
 } from "./_layout.ts";
 
 /**
@@ -44,6 +55,9 @@ export const DEFAULT_DATA_THREADS = Math.min(
   16,
   Math.max(1, navigator.hardwareConcurrency || 1),
 );
+
+/** How long `prepare()` waits for new threads to start. */
+const PREPARE_TIMEOUT_MS = 5000;
 
 /** How long `release()` waits for the threads to give the descriptors back. */
 const RELEASE_TIMEOUT_MS = 2000;
@@ -72,7 +86,37 @@ export interface ThreadedStream {
   bitsPerSecond: number;
   /** `--repeating-payload`. */
   repeating: boolean;
+  /** A UDP stream's settings; absent for TCP. */
+  udp?: ThreadedUdp;
 }
+
+/** How a thread moves a UDP stream. */
+export interface ThreadedUdp {
+  /** 64-bit sequence numbers (`--udp-counters-64bit`). */
+  counters64: boolean;
+  /** Datagrams per burst (`-b rate/N`), 0 for none. */
+  burst: number;
+  /** `--pacing-timer` in microseconds. */
+  pacingTimerUs: number;
+  /** UDP_SEGMENT on a sending socket (`--gsro`), when the kernel has it. */
+  gso: boolean;
+  /** The largest GSO send in bytes (`gso_bf_size`), 65507 when absent. */
+  gsoBytes?: number;
+  /** UDP_GRO on a receiving socket (`--gsro`), when the kernel has it. */
+  gro: boolean;
+  /**
+   * Where the duplicate is `connect()`ed before the thread gets it, and the
+   * socket's own address (a client's Deno socket); absent when the socket
+   * is connected already (a server's own).
+   */
+  connect?: { peer: Deno.NetAddr; local: Deno.NetAddr };
+}
+
+/** UDP_SEGMENT sends hold at most this many datagrams (Linux's UDP_MAX_SEGMENTS before 6.x). */
+const GSO_MAX_SEGMENTS = 64;
+
+/** The largest UDP payload, and so of a GSO send (iperf3's GSO_BF_MAX_SIZE). */
+const GSO_MAX_BYTES = 65507;
 
 /** A stream failure reported by its thread. */
 export interface ThreadedFailure {
@@ -86,6 +130,9 @@ export interface ThreadedFailure {
 
 interface PoolWorker {
   worker: Worker;
+  /** Resolves true once the thread has opened libc, false if it cannot run. */
+  ready: Promise<boolean>;
+  setReady: (ok: boolean) => void;
   /** Bumped after each message but the first (see `ToThread` "init"). */
   mailbox: Int32Array;
   /** Streams it moves now. */
@@ -114,6 +161,28 @@ export class ThreadPool {
   }
 
   /**
+   * Starts the threads `streams` streams need and waits until they run
+   * (a thread opens libc first).
+   *
+   * @param streams how many streams the next test has
+   * @returns false when a thread cannot run, or none started within 5 s
+   */
+  async prepare(streams: number): Promise<boolean> {
+    if (this.#closed) return false;
+    this.#grow(streams);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PREPARE_TIMEOUT_MS);
+    });
+    try {
+      const all = Promise.all(this.#workers.map((w) => w.ready));
+      return await Promise.race([all.then((oks) => oks.every((x) => x)), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Hands a test's streams to the threads. Each is duplicated here, so the
    * caller may close its connections whenever it likes after `release()`.
    *
@@ -126,8 +195,13 @@ export class ThreadPool {
       throw new Error("Cannot start streams: the pool is closed");
     }
     const fds: number[] = [];
+    const udpPlans: (UdpPlan | undefined)[] = [];
     try {
-      for (const s of streams) fds.push(this.#native.dup(s.fd));
+      for (const s of streams) {
+        const fd = this.#native.dup(s.fd);
+        fds.push(fd);
+        udpPlans.push(s.udp && this.#udpPlan(fd, s));
+      }
     } catch (error) {
       for (const fd of fds) this.#native.close(fd);
       throw error;
@@ -136,6 +210,10 @@ export class ThreadPool {
     streamsStarted += streams.length;
     const id = this.#nextTest++;
     const shared = makeShared(streams.length);
+    // Streams start at TEST_RUNNING, counted from their first byte: the
+    // word is set before a thread can see the streams (a thread that picks
+    // them up at once would otherwise move bytes nobody counts).
+    Atomics.store(new Int32Array(shared), COUNTING, 1);
     const byWorker = new Map<PoolWorker, StreamPlan[]>();
     streams.forEach((s, index) => {
       const w = this.#workers.reduce((a, b) => b.load < a.load ? b : a);
@@ -148,6 +226,7 @@ export class ThreadPool {
         length: s.length,
         bitsPerSecond: s.bitsPerSecond,
         repeating: s.repeating,
+        ...(udpPlans[index] ? { udp: udpPlans[index] } : {}),
       });
       byWorker.set(w, plans);
     });
@@ -181,12 +260,63 @@ export class ThreadPool {
   }
 
   /**
+   * Readies a UDP stream's duplicate: connects it where asked, sets
+   * UDP_SEGMENT / UDP_GRO where asked and the kernel agrees (iperf3 3.21
+   * goes on without them when `setsockopt` fails, as here).
+   */
+  #udpPlan(fd: number, s: ThreadedStream): UdpPlan {
+    const udp = s.udp as ThreadedUdp;
+    if (udp.connect) connectUdp(fd, udp.connect.peer, udp.connect.local);
+    const { IPPROTO_UDP, UDP_SEGMENT, UDP_GRO } = SOCKOPT;
+    let gsoSegments = 0;
+    const perSend = Math.min(
+      GSO_MAX_SEGMENTS,
+      Math.floor(
+        Math.min(udp.gsoBytes ?? GSO_MAX_BYTES, GSO_MAX_BYTES) / s.length,
+      ),
+    );
+    if (udp.gso && s.send && perSend > 1) {
+      try {
+        this.#native.setInt(fd, IPPROTO_UDP, UDP_SEGMENT, s.length);
+        gsoSegments = perSend;
+      } catch {
+        gsoSegments = 0;
+      }
+    }
+    let gro = false;
+    if (udp.gro && !s.send) {
+      try {
+        this.#native.setInt(fd, IPPROTO_UDP, UDP_GRO, 1);
+        gro = true;
+      } catch {
+        gro = false;
+      }
+    }
+    return {
+      counters64: udp.counters64,
+      burst: udp.burst,
+      // iperf3 3.21 paces with clock_nanosleep to the next datagram's due
+      // time and leaves the pacing timer unused; a timer other than the
+      // default is honoured as the shortest sleep (coarser pacing).
+      sleepFloorUs: udp.pacingTimerUs === DEFAULT_PACING_TIMER
+        ? 0
+        : udp.pacingTimerUs,
+      gsoSegments,
+      gro,
+    };
+  }
+
+  /**
    * Stops every thread. Tests still on them fail, and the descriptors the
    * threads held are closed here (a terminated thread closes nothing).
    */
   close(): void {
     this.#closed = true;
-    for (const w of this.#workers) w.worker.terminate();
+    for (const w of this.#workers) {
+      // A prepare() still waiting for this thread ends now (false).
+      w.setReady(false);
+      w.worker.terminate();
+    }
     for (const test of this.#tests.values()) {
       for (const w of this.#workers) {
         test.lost(w, "the data-plane threads stopped");
@@ -201,13 +331,16 @@ export class ThreadPool {
     const idle = this.#workers.filter((w) => w.load === 0).length;
     const wanted = Math.min(this.size, this.#workers.length + streams - idle);
     while (this.#workers.length < wanted) {
-      const worker = new Worker(
-        new URL("./_worker.ts", import.meta.url).href,
-        { type: "module" },
-      );
+      const worker = new Worker(threadUrl(), { type: "module" });
       const mailbox = new SharedArrayBuffer(4);
+      let setReady: (ok: boolean) => void = () => {};
+      const ready = new Promise<boolean>((resolve) => {
+        setReady = resolve;
+      });
       const w: PoolWorker = {
         worker,
+        ready,
+        setReady,
         mailbox: new Int32Array(mailbox),
         load: 0,
         tests: new Set(),
@@ -226,8 +359,10 @@ export class ThreadPool {
   #onMessage(w: PoolWorker, message: FromThread): void {
     switch (message.kind) {
       case "ready":
+        w.setReady(true);
         return;
       case "unavailable":
+        w.setReady(false);
         this.#lost(w, message.reason);
         return;
       case "limit":
@@ -244,11 +379,27 @@ export class ThreadPool {
 
   /** A thread that died or could not start: its tests fail. */
   #lost(w: PoolWorker, reason: string): void {
+    w.setReady(false);
     const i = this.#workers.indexOf(w);
     if (i >= 0) this.#workers.splice(i, 1);
     w.worker.terminate();
     for (const id of w.tests) this.#tests.get(id)?.lost(w, reason);
   }
+}
+
+let blobUrl: string | undefined;
+
+/**
+ * The thread's module as a Blob URL. A Worker loaded from a file needs
+ * `--allow-read` on it (Deno checks a worker's modules, not the main
+ * program's), and iperf-ts runs with `--allow-net --allow-ffi` only: the
+ * thread's code is bundled into a string (`deno task bundle:thread`).
+ */
+function threadUrl(): string {
+  blobUrl ??= URL.createObjectURL(
+    new Blob([THREAD_SOURCE], { type: "application/javascript" }),
+  );
+  return blobUrl;
 }
 
 function post(w: PoolWorker, message: ToThread): void {
@@ -263,8 +414,6 @@ export class ThreadCounter {
   readonly #words: ReturnType<typeof streamWords>;
   #baseBytes = 0n;
   #baseBlocks = 0n;
-  /** UDP datagrams (the threads move TCP streams only). */
-  readonly packets = 0;
 
   /**
    * Creates an instance.
@@ -288,6 +437,14 @@ export class ThreadCounter {
     return Number(
       Atomics.load(this.#big, this.#words.blocks) - this.#baseBlocks,
     );
+  }
+
+  /**
+   * UDP: a sender's datagrams since the stream started, never reset
+   * (iperf3's `packet_count`); a receiver's highest sequence number.
+   */
+  get packets(): number {
+    return Number(Atomics.load(this.#big, this.#words.packets));
   }
 
   /** Whether the test counts now (one word for the whole test). */
@@ -322,10 +479,60 @@ export class ThreadCounter {
   }
 }
 
+/**
+ * A receiving UDP stream's accounting as its thread publishes it (the
+ * figures of `UdpAccounting`, cumulative); read-only here but for the
+ * jitter reset, which is a control word the thread acts on.
+ */
+export class ThreadUdpAccounting {
+  readonly #big: BigInt64Array;
+  readonly #int: Int32Array;
+  readonly #words: ReturnType<typeof streamWords>;
+
+  /**
+   * Creates an instance.
+   *
+   * @param shared the test's buffer
+   * @param index the stream's index
+   */
+  constructor(shared: SharedArrayBuffer, index: number) {
+    this.#big = new BigInt64Array(shared);
+    this.#int = new Int32Array(shared);
+    this.#words = streamWords(index);
+  }
+
+  /** The highest sequence number seen. */
+  get packets(): number {
+    return Number(Atomics.load(this.#big, this.#words.packets));
+  }
+
+  /** Datagrams missing from the sequence. */
+  get lost(): number {
+    return Number(Atomics.load(this.#big, this.#words.lost));
+  }
+
+  /** Datagrams that arrived after a later one. */
+  get outOfOrder(): number {
+    return Number(Atomics.load(this.#big, this.#words.outOfOrder));
+  }
+
+  /** Smoothed jitter in seconds (published in nanoseconds). */
+  get jitter(): number {
+    return Number(Atomics.load(this.#big, this.#words.jitterNs)) / 1e9;
+  }
+
+  /** End of the omit period: the thread starts its jitter afresh with its next datagram. */
+  resetJitter(): void {
+    Atomics.add(this.#int, JITTER_RESET, 1);
+  }
+}
+
 /** One test's streams on the threads. */
 export class ThreadedTest {
   /** Per stream, in the order given to `start()`. */
   readonly counters: ThreadCounter[];
+  /** Per stream: the UDP accounting its thread publishes (meaningful for UDP receivers). */
+  readonly udp: ThreadUdpAccounting[];
   /** Rejects with the first stream failure a thread reports. */
   readonly failed: Promise<never>;
   /** Resolves when a thread finds the `-n`/`-k` budget used up. */
@@ -366,6 +573,10 @@ export class ThreadedTest {
     this.counters = Array.from(
       { length: streams },
       (_, i) => new ThreadCounter(shared, i),
+    );
+    this.udp = Array.from(
+      { length: streams },
+      (_, i) => new ThreadUdpAccounting(shared, i),
     );
     this.#fdsOf = fdsOf;
     this.#closeFd = closeFd;

@@ -77,6 +77,17 @@ export function adoptSocket(fd: number): StreamConn {
 }
 
 /**
+ * Whether `conn` is a `node:net` socket of this module's (it reads from its
+ * descriptor by itself, ahead of any caller).
+ *
+ * @param conn a connection
+ * @returns true for what {@linkcode connectBound} and {@linkcode adoptSocket} return
+ */
+export function isNodeSocket(conn: StreamConn): boolean {
+  return conn instanceof NodeSocketConn;
+}
+
+/**
  * Makes way for another reader of `conn`'s descriptor (the data-plane
  * threads): a `node:net` socket of this module's reads by itself, so it is
  * paused for good, and what it had read and not handed out is dropped and

@@ -24,9 +24,18 @@ export class UdpSocket implements Disposable {
    *
    * @param hostname the local address (`0.0.0.0`, `::`, or a specific one)
    * @param port the local port, 0 for any
+   * @param options `reuseAddress` (default true): SO_REUSEADDR, as iperf3's
+   *   `netannounce` sets on its server port, so a threaded test's connected
+   *   sockets (`lib/net/udp_connected.ts`) can bind beside the server's
+   *   shared one; a client's stream sockets pass false, as iperf3's
+   *   `netdial` sets nothing
    * @returns the socket
    */
-  static bind(hostname: string, port: number): UdpSocket {
+  static bind(
+    hostname: string,
+    port: number,
+    options: { reuseAddress?: boolean } = {},
+  ): UdpSocket {
     if (typeof Deno.listenDatagram !== "function") {
       // Run from a URL, deno.json's "unstable" setting does not apply.
       throw new TypeError(
@@ -34,7 +43,12 @@ export class UdpSocket implements Disposable {
       );
     }
     return new UdpSocket(
-      Deno.listenDatagram({ hostname, port, transport: "udp" }),
+      Deno.listenDatagram({
+        hostname,
+        port,
+        transport: "udp",
+        reuseAddress: options.reuseAddress ?? true,
+      }),
     );
   }
 

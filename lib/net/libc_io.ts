@@ -1,6 +1,7 @@
 /**
  * The I/O calls a data-plane thread makes on the sockets it owns: `send`,
- * `recv`, `poll`, `close`, with this thread's errno. Each Worker opens libc
+ * `recv`, `sendmmsg`/`recvmmsg` (UDP batches), `ppoll` (waits to the
+ * microsecond), `close`, with this thread's errno. Each Worker opens libc
  * for itself (a library handle and errno are per thread); nothing here is
  * shared between threads.
  *
@@ -17,6 +18,19 @@ const SYMBOLS = {
     result: "isize",
   },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  ppoll: {
+    parameters: ["buffer", "u64", "buffer", "pointer"],
+    result: "i32",
+  },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  recvmmsg: {
+    parameters: ["i32", "buffer", "u32", "i32", "pointer"],
+    result: "i32",
+  },
+  prctl: {
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
   close: { parameters: ["i32"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
@@ -31,7 +45,28 @@ export const POLLIN = 0x1;
 export const POLLOUT = 0x4;
 
 /** errno values the loops act on. */
-export const ERRNO = { EINTR: 4, EAGAIN: 11 } as const;
+export const ERRNO = {
+  EINTR: 4,
+  EAGAIN: 11,
+  ENOBUFS: 105,
+  ECONNREFUSED: 111,
+} as const;
+
+/** `prctl` option: this thread's timer slack in nanoseconds (default 50 µs). */
+export const PR_SET_TIMERSLACK = 29;
+
+/**
+ * The address of a buffer's first byte, to write into the structures
+ * `sendmmsg`/`recvmmsg` read (`msghdr`, `iovec`). ArrayBuffers larger than
+ * V8's on-heap limit (64 bytes) never move, so the address stays valid for
+ * the buffer's life; keep the buffer referenced while it is used.
+ *
+ * @param buffer the buffer
+ * @returns its address
+ */
+export function addressOf(buffer: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
+}
 
 /** libc's I/O calls as this thread sees them. */
 export interface LibcIo {
@@ -41,6 +76,12 @@ export interface LibcIo {
   errno(): number;
   /** `strerror(errno)`. */
   strerror(errno: number): string;
+  /**
+   * `ppoll` on `count` pollfd entries for at most `ns` nanoseconds (0
+   * entries: a sleep to the microsecond, which `poll`'s milliseconds
+   * cannot do).
+   */
+  wait(fds: Uint8Array, count: number, ns: number): number;
   /** Closes the library. */
   close(): void;
 }
@@ -66,12 +107,20 @@ export function openLibcIo(): LibcIo {
   const symbols = lib.symbols;
   const location = symbols.__errno_location();
   const view = location ? new Deno.UnsafePointerView(location) : undefined;
+  const timespec = new BigInt64Array(2);
+  const timespecBytes = new Uint8Array(timespec.buffer);
   return {
     symbols,
     errno: () => view?.getInt32() ?? 0,
     strerror: (errno) => {
       const p = symbols.strerror(errno);
       return p ? Deno.UnsafePointerView.getCString(p) : `errno ${errno}`;
+    },
+    wait: (fds, count, ns) => {
+      const whole = Math.max(0, Math.floor(ns));
+      timespec[0] = BigInt(Math.floor(whole / 1e9));
+      timespec[1] = BigInt(whole % 1e9);
+      return symbols.ppoll(fds, BigInt(count), timespecBytes, null);
     },
     close: () => lib.close(),
   };

@@ -37,6 +37,10 @@ export const SOCKOPT = {
   TCP_INFO: 11,
   TCP_CONGESTION: 13,
   TCP_USER_TIMEOUT: 18,
+  SO_REUSEADDR: 2,
+  IPPROTO_UDP: 17,
+  UDP_SEGMENT: 103,
+  UDP_GRO: 104,
 } as const;
 
 const AF_INET = 2;
@@ -290,7 +294,15 @@ function parseSockAddr(buf: Uint8Array, len: number): SockAddr | undefined {
   return { family, key: `${hex(bytes)}:${port}` };
 }
 
-function makeSockAddr(
+/**
+ * A `struct sockaddr_in` (IPv4 literals) or `sockaddr_in6` for an address.
+ *
+ * @param hostname an IP literal
+ * @param port the port
+ * @returns the bytes and the address family
+ * @throws {TypeError} when `hostname` is not an IP literal
+ */
+export function makeSockAddr(
   hostname: string,
   port: number,
 ): { buf: Uint8Array; family: number } {

@@ -37,6 +37,25 @@ export const DEFAULT_UDP_RATE = 1048576;
 /** Default pacing timer in microseconds. */
 export const DEFAULT_PACING_TIMER = 1000;
 
+/** iperf3 3.21's GSO_BF_MAX_SIZE and GRO_BF_MAX_SIZE: the largest UDP payload. */
+export const GSO_BUFFER_MAX = 65507;
+
+/**
+ * iperf3 3.21's GSO send size for `length`-byte datagrams: the most whole
+ * datagrams that fit in `buffer` bytes.
+ *
+ * @param length the datagram size (`-l`)
+ * @param buffer the largest send, 65507 unless the client said otherwise
+ * @returns bytes, a multiple of `length`
+ */
+export function gsoBufferSize(
+  length: number,
+  buffer: number = GSO_BUFFER_MAX,
+): number {
+  const capped = Math.min(buffer, GSO_BUFFER_MAX);
+  return length > 0 ? Math.floor(capped / length) * length : capped;
+}
+
 /** What a test is: everything the client tells the server. */
 export interface TestParams {
   /** `tcp` or `udp`. */
@@ -91,6 +110,16 @@ export interface TestParams {
   zeroCopy: boolean;
   /** IPv4 don't-fragment flag (`--dont-fragment`). */
   dontFragment: boolean;
+  /**
+   * UDP GSO (`--gsro`, iperf3 3.21's `gso`): senders hand the kernel up to
+   * `gsoBufferSize` bytes at a time, cut into `length`-byte datagrams.
+   * Absent when off.
+   */
+  gso?: boolean;
+  /** Bytes per GSO send (`gso_bf_size`): a multiple of `length`, at most 65507. */
+  gsoBufferSize?: number;
+  /** UDP GRO (`--gsro`, iperf3 3.21's `gro`): receivers read coalesced datagrams. Absent when off. */
+  gro?: boolean;
   /** Encrypted credentials (`--username`). */
   authToken?: string;
   /** The client's iperf3 version string, e.g. `"3.12"`. */
@@ -177,6 +206,16 @@ export function encodeParams(p: TestParams): WireParams {
   if (p.fqRate) w["fqrate"] = p.fqRate;
   w["pacing_timer"] = p.pacingTimer;
   if (p.burst) w["burst"] = p.burst;
+  if (p.protocol === "udp" && (p.gso || p.gro)) {
+    // As iperf3 3.21's send_parameters puts them (older servers ignore
+    // keys they do not know); only with --gsro, so a plain test's
+    // parameters stay those of 3.12.
+    w["gso"] = p.gso ? 1 : 0;
+    w["gso_dg_size"] = p.gso ? p.length : 0;
+    w["gso_bf_size"] = p.gsoBufferSize ?? gsoBufferSize(p.length);
+    w["gro"] = p.gro ? 1 : 0;
+    w["gro_bf_size"] = GSO_BUFFER_MAX;
+  }
   if (p.tos) w["TOS"] = p.tos;
   if (p.flowLabel) w["flowlabel"] = p.flowLabel;
   if (p.title !== undefined) w["title"] = p.title;
@@ -268,6 +307,18 @@ export function decodeParams(wire: Record<string, unknown>): TestParams {
     zeroCopy: flag(wire, "zerocopy"),
     dontFragment: flag(wire, "dont_fragment"),
   };
+  // iperf3 3.21's get_parameters: any positive "gso" asks for GSO, "gro"
+  // is 0 or 1; the datagram size is the block size whatever the client
+  // says (iperf_exchange_parameters sets gso_dg_size = blksize).
+  const gso = int(wire, "gso", 0) > 0;
+  int(wire, "gso_dg_size", 0);
+  const bufferSize = int(wire, "gso_bf_size", GSO_BUFFER_MAX);
+  int(wire, "gro_bf_size", GSO_BUFFER_MAX);
+  if (protocol === "udp" && gso) {
+    p.gso = true;
+    p.gsoBufferSize = gsoBufferSize(length, bufferSize);
+  }
+  if (protocol === "udp" && int(wire, "gro", 0, 1) === 1) p.gro = true;
   if (p.parallel < 1) {
     throw new ParamError(
       ERROR_CODES.IENUMSTREAMS,

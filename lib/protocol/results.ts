@@ -20,8 +20,12 @@ export interface StreamResult {
   jitter: number;
   /** UDP receiver's lost datagrams, else 0. */
   errors: number;
+  /** Of `errors`, those counted in the omit period (iperf3 3.14+ `omitted_errors`; absent from older peers). */
+  omittedErrors?: number;
   /** UDP datagrams sent (sender) or the highest sequence number seen (receiver); 0 for TCP. */
   packets: number;
+  /** `packets` at the end of the omit period (iperf3 3.14+ `omitted_packets`; absent from older peers). */
+  omittedPackets?: number;
   /** Seconds from the stream's start to its first sample (always 0). */
   startTime: number;
   /** Seconds from the stream's start to its last sample. */
@@ -71,16 +75,25 @@ export function encodeResults(r: TestResults): Record<string, unknown> {
   if (r.serverOutputJson !== undefined) {
     w["server_output_json"] = r.serverOutputJson;
   }
-  w["streams"] = r.streams.map((s) => ({
-    "id": s.id,
-    "bytes": s.bytes,
-    "retransmits": s.retransmits,
-    "jitter": s.jitter,
-    "errors": s.errors,
-    "packets": s.packets,
-    "start_time": s.startTime,
-    "end_time": s.endTime,
-  }));
+  w["streams"] = r.streams.map((s) => {
+    const stream: Record<string, unknown> = {
+      "id": s.id,
+      "bytes": s.bytes,
+      "retransmits": s.retransmits,
+      "jitter": s.jitter,
+      "errors": s.errors,
+    };
+    // 3.14+ send both (3.21's get_results refuses one without the other);
+    // 3.12 ignores them.
+    const omitted = s.omittedErrors !== undefined &&
+      s.omittedPackets !== undefined;
+    if (omitted) stream["omitted_errors"] = s.omittedErrors;
+    stream["packets"] = s.packets;
+    if (omitted) stream["omitted_packets"] = s.omittedPackets;
+    stream["start_time"] = s.startTime;
+    stream["end_time"] = s.endTime;
+    return stream;
+  });
   return w;
 }
 
@@ -107,7 +120,7 @@ export function decodeResults(wire: Record<string, unknown>): TestResults {
         fail("a stream is not an object");
       }
       const o = s as Record<string, unknown>;
-      return {
+      const stream: StreamResult = {
         id: num(o, "id"),
         bytes: num(o, "bytes"),
         retransmits: signed(num(o, "retransmits")),
@@ -117,6 +130,17 @@ export function decodeResults(wire: Record<string, unknown>): TestResults {
         startTime: optionalNum(o, "start_time"),
         endTime: optionalNum(o, "end_time"),
       };
+      // A 3.14+ peer's omit-period counts, when it sent them (as a pair).
+      const omittedErrors = o["omitted_errors"];
+      const omittedPackets = o["omitted_packets"];
+      if (
+        typeof omittedErrors === "number" && Number.isFinite(omittedErrors) &&
+        typeof omittedPackets === "number" && Number.isFinite(omittedPackets)
+      ) {
+        stream.omittedErrors = signed(omittedErrors);
+        stream.omittedPackets = omittedPackets;
+      }
+      return stream;
     }),
   };
   const cc = wire["congestion_used"];

@@ -7,6 +7,9 @@
 
 import { delay } from "../async.ts";
 import type { Endpoint } from "../events.ts";
+import { writeAll, type Writer } from "../net/io.ts";
+import { encodeServerError, encodeState } from "../protocol/codec.ts";
+import { stateName, STATES } from "../protocol/states.ts";
 
 /** Rejection reason used when the session's signal aborts a wait. */
 export class Aborted extends Error {
@@ -106,4 +109,41 @@ export function streamFailureUnlessMessage(
     if (late === "message") return "message" as const;
     throw error;
   });
+}
+
+/**
+ * The function a session sends its state bytes with, tracing each (`-d`).
+ *
+ * @param control the control connection
+ * @param debug where the trace goes
+ * @returns `send(state)`
+ */
+export function stateSender(
+  control: Writer,
+  debug: (message: string) => void,
+): (state: number) => Promise<void> {
+  return (state) => {
+    debug(`send state ${stateName(state)}`);
+    return writeAll(control, encodeState(state));
+  };
+}
+
+/**
+ * Tells the client why the server ends its test: SERVER_ERROR and iperf3's
+ * error number in one write (an errno of 0). A client already gone is no
+ * error here.
+ *
+ * @param control the control connection
+ * @param code iperf3's `i_errno`
+ */
+export async function sendServerError(
+  control: Writer,
+  code: number,
+): Promise<void> {
+  const state = encodeState(STATES.SERVER_ERROR);
+  const payload = encodeServerError(code, 0);
+  const bytes = new Uint8Array(state.byteLength + payload.byteLength);
+  bytes.set(state);
+  bytes.set(payload, state.byteLength);
+  await writeAll(control, bytes).catch(() => {});
 }

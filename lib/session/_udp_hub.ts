@@ -3,9 +3,10 @@
  * socket bound to the server port (as iperf3's), one receive loop, and each
  * datagram routed to its stream by the sender's address. A test that sets
  * up streams holds the setup lock of its client's address, because the hello
- * datagram carries no cookie: unknown senders from that address belong to
- * whoever is setting up from it. Clients at other addresses set up at the
- * same time, so a peer that never says hello delays only its own address.
+ * datagram carries no cookie: an unknown sender at that address whose
+ * datagram is a hello belongs to whoever is setting up from it. Clients at
+ * other addresses set up at the same time, so a peer that never says hello
+ * delays only its own address.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   type UdpReceiveTarget,
 } from "../stream/udp_receiver.ts";
 import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
+import { isConnectMessage } from "../protocol/udp_header.ts";
 import { toEndpoint } from "./_control.ts";
 
 /** The server's shared UDP socket and its routing table. */
@@ -56,8 +58,14 @@ export class UdpHub {
       this.#socket = socket;
       this.#loop = runUdpReceiver(socket, {
         route: (from) => this.#route(from),
-        unclaimed: (_data, from) =>
-          this.#hellos.get(toEndpoint(from).hostname)?.(from),
+        // Only iperf3's 4-byte hello claims a stream: during a set-up,
+        // anything else from the client's address (a flood, a late datagram
+        // of an earlier test) is dropped.
+        unclaimed: (data, from) => {
+          if (isConnectMessage(data)) {
+            this.#hellos.get(toEndpoint(from).hostname)?.(from);
+          }
+        },
       }).catch(() => {});
     }
     this.#users++;

@@ -42,11 +42,13 @@ import { summarize, type TestSummary } from "../stats/summary.ts";
 import {
   Aborted,
   abortPromise,
+  stateSender,
   streamFailureUnlessMessage,
   toEndpoint,
   unlessAborted,
 } from "./_control.ts";
 import { withDeadline } from "./_deadline.ts";
+import { sendsOn, streamCount } from "./_streams.ts";
 import { DEFAULT_DATA_THREADS, ThreadPool } from "../dataplane/thread_pool.ts";
 import { connectBound } from "../net/bound_conn.ts";
 import {
@@ -200,11 +202,17 @@ export async function runClientSession(
 
   const native = nativeSockets();
   if (!native) refuseSocketOptions(params, config);
-  // The data-plane threads (TCP, where libc is there); closed at the end.
+  // The data-plane threads (where libc is there); closed at the end.
   const threadCount = config.dataThreads ?? DEFAULT_DATA_THREADS;
-  const threads = native && params.protocol === "tcp" && threadCount > 0
+  if (params.protocol === "udp" && (params.gso || params.gro)) {
+    refuseGsro(native !== undefined, threadCount);
+  }
+  const threads = native && threadCount > 0
     ? new ThreadPool(native, threadCount)
     : undefined;
+  // A Worker takes about 50 ms to start: the threads start while the
+  // control connection and the streams set up.
+  const warm = threads?.prepare(streamCount(params));
   const stop = abortPromise(signal);
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
@@ -274,10 +282,7 @@ export async function runClientSession(
       });
       await expect(got, wanted, serverError);
     };
-    const send = (state: number) => {
-      debug(`send state ${stateName(state)}`);
-      return writeAll(ctl, encodeState(state));
-    };
+    const send = stateSender(ctl, debug);
 
     const cookie = makeCookie();
     await writeAll(ctl, encodeCookie(cookie));
@@ -323,12 +328,10 @@ export async function runClientSession(
     };
     let congestionUsed: string | undefined;
     let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;
-    const count = params.parallel * (params.bidirectional ? 2 : 1);
+    const count = streamCount(params);
     for (let i = 0; i < count; i++) {
       const id = streamId(i);
-      const sender = params.bidirectional
-        ? i < params.parallel
-        : !params.reverse;
+      const sender = sendsOn(params, "client", i);
       const localPort = config.cport === undefined
         ? undefined
         : config.cport + i;
@@ -344,9 +347,13 @@ export async function runClientSession(
           port: config.port,
         };
         const socket = openUdpSocket(bindHost, localPort ?? 0, id);
+        // The descriptor a data-plane thread moves the stream through (a
+        // duplicate of it); `socket` owns it.
+        let fd: number | undefined;
         if (native) {
           try {
             const found = locateUdp(native, socket.addr);
+            fd = found?.fd;
             if (found) {
               applyAfterConnect(found, tuning, {
                 buffers: true,
@@ -364,7 +371,7 @@ export async function runClientSession(
           id,
           socket: clientSocket(i),
           sender,
-          udp: { socket, peer },
+          udp: { socket, peer, ...(fd === undefined ? {} : { fd }) },
           local: toEndpoint(socket.addr),
           remote: toEndpoint(peer),
         };
@@ -419,6 +426,7 @@ export async function runClientSession(
     // iperf3's default 120 s applies to our receiving streams (-R, --bidir)
     // too: without it, a -n test whose server sends nothing would never end.
     const receiveMs = config.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
+    await warm;
     const testRun = new TestRun(streams, {
       params,
       role: "client",
@@ -436,14 +444,17 @@ export async function runClientSession(
     const startedMs = performance.now();
     emit({ kind: "start" });
     await receive(STATES.TEST_RUNNING);
-    testRun.run();
+    await testRun.run();
 
     // The run phase: the end condition races the next control message
     // (the server may send SERVER_TERMINATE or SERVER_ERROR at any time).
     const pending = traceState(readState(ctl), debug);
     pending.catch(() => {});
     const endTimer = new AbortController();
-    const ended = testRun.timeUp(endTimer.signal);
+    let timeUpDone = false;
+    const ended = testRun.timeUp(endTimer.signal).then(() => {
+      timeUpDone = true;
+    });
     ended.catch(() => {});
     let first: "end" | "message";
     try {
@@ -457,7 +468,9 @@ export async function runClientSession(
         stop.promise,
       ]);
     } finally {
-      endTimer.abort();
+      // Only a wait still pending needs cancelling: a process's first
+      // abort() costs a millisecond, which would delay TEST_END.
+      if (!timeUpDone) endTimer.abort();
     }
     if (first === "message") {
       await testRun.finish();
@@ -698,6 +711,22 @@ function controlConnectionMss(control: StreamSocket | undefined): number {
 }
 
 /**
+ * `--gsro` needs UDP_SEGMENT / UDP_GRO and `sendmmsg`/`recvmmsg` on the
+ * data-plane threads; without them (no libc, `--data-threads 0`) it is
+ * refused, as an iperf3 built without GSO says it has none.
+ */
+function refuseGsro(native: boolean, threadCount: number): void {
+  if (native && threadCount > 0) return;
+  throw new IperfError(ERROR_CODES.IEUNIMP, {
+    detail: `--gsro needs the data-plane threads (${
+      native
+        ? "--data-threads is 0"
+        : nativeUnavailableReason() ?? "libc is unavailable"
+    })`,
+  });
+}
+
+/**
  * Without libc (no `--allow-ffi`, or not Linux) the options that only a
  * socket option can honour are refused rather than silently dropped.
  */
@@ -858,7 +887,8 @@ const UDP_CONNECT_TOLERANCE = 2;
 
 function openUdpSocket(hostname: string, port: number, id: number): UdpSocket {
   try {
-    return UdpSocket.bind(hostname, port);
+    // iperf3's netdial sets no SO_REUSEADDR on a client's stream socket.
+    return UdpSocket.bind(hostname, port, { reuseAddress: false });
   } catch (error) {
     throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
       detail: osReason(error),

@@ -19,7 +19,6 @@ import { writeAll } from "../net/io.ts";
 import {
   DEFAULT_MAX_JSON_SIZE,
   encodeJsonFrame,
-  encodeServerError,
   encodeState,
   readCookie,
   readJsonFrame,
@@ -36,6 +35,8 @@ import { summarize } from "../stats/summary.ts";
 import {
   Aborted,
   abortPromise,
+  sendServerError,
+  stateSender,
   streamFailureUnlessMessage,
   toEndpoint,
   unlessAborted,
@@ -47,10 +48,13 @@ import {
   type KeepAliveSettings,
   locateTcp,
   type SocketTuning,
+  StreamSocket,
 } from "../net/stream_socket.ts";
+import { type ConnectedUdp, openConnectedUdp } from "../net/udp_connected.ts";
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
+import { sendsOn, streamCount } from "./_streams.ts";
 import { DEFAULT_DATA_THREADS, ThreadPool } from "../dataplane/thread_pool.ts";
 import {
   DEFAULT_MAX_HANDSHAKES,
@@ -501,10 +505,7 @@ async function runServerSession(
   ctx: SessionContext,
 ): Promise<void> {
   const { emit, debug } = ctx;
-  const send = (state: number) => {
-    debug(`send state ${stateName(state)}`);
-    return writeAll(control, encodeState(state));
-  };
+  const send = stateSender(control, debug);
   const stop = abortPromise(ctx.signal);
   const streams: DataStream[] = [];
   let run: TestRun | undefined;
@@ -544,13 +545,7 @@ async function runServerSession(
       checkCredentials(params, ctx.options.auth, debug);
     } catch (error) {
       if (error instanceof ParamError) {
-        await writeAll(
-          control,
-          concat(
-            encodeState(STATES.SERVER_ERROR),
-            encodeServerError(error.code, 0),
-          ),
-        ).catch(() => {});
+        await sendServerError(control, error.code);
       }
       throw error;
     }
@@ -585,7 +580,10 @@ async function runServerSession(
     // over the ones that carry this test's cookie. UDP streams announce
     // themselves with a datagram on a socket bound to the same port, which
     // must be open before CREATE_STREAMS (the client sends at once).
-    const count = p.parallel * (p.bidirectional ? 2 : 1);
+    const count = streamCount(p);
+    // A Worker takes about 50 ms to start: its threads start while the
+    // streams set up (UDP datagrams would otherwise queue, and drop, meanwhile).
+    const warm = ctx.threads?.prepare(count);
     const arrived: (Deno.TcpConn | Deno.NetAddr)[] = [];
     let wake = () => {};
     ctx.handoffs.set(cookie, (conn) => {
@@ -600,13 +598,7 @@ async function runServerSession(
           udpSocket = ctx.udpHub.acquire();
           hubHeld = true;
         } catch (error) {
-          await writeAll(
-            control,
-            concat(
-              encodeState(STATES.SERVER_ERROR),
-              encodeServerError(ERROR_CODES.IESTREAMLISTEN, 0),
-            ),
-          ).catch(() => {});
+          await sendServerError(control, ERROR_CODES.IESTREAMLISTEN);
           throw new IperfError(ERROR_CODES.IESTREAMLISTEN, {
             detail: osReason(error),
             cause: error,
@@ -684,17 +676,23 @@ async function runServerSession(
         const base = {
           id: streamId(i),
           socket: serverSocket(i),
-          sender: p.bidirectional ? i >= p.parallel : p.reverse,
+          sender: sendsOn(p, "server", i),
         };
         let stream: DataStream;
         if ("transport" in next && udpSocket) {
+          const local = {
+            hostname: toEndpoint(control.localAddr).hostname,
+            port: ctx.listenAddr.port,
+          };
           stream = {
             ...base,
-            udp: { socket: udpSocket, peer: next, hub: ctx.udpHub },
-            local: {
-              hostname: toEndpoint(control.localAddr).hostname,
-              port: ctx.listenAddr.port,
+            udp: {
+              socket: udpSocket,
+              peer: next,
+              hub: ctx.udpHub,
+              ...ownUdpSocket(ctx.threads, local, next, tuning),
             },
+            local,
             remote: toEndpoint(next),
           };
         } else {
@@ -735,6 +733,7 @@ async function runServerSession(
       }
       endUdpSetup?.();
       endUdpSetup = undefined;
+      await warm;
       // The control read started above is the one the run phase waits on.
       const testRun = new TestRun(streams, {
         params: p,
@@ -758,11 +757,14 @@ async function runServerSession(
         await send(STATES.ACCESS_DENIED).catch(() => {});
         throw new Busy();
       }
-      await send(STATES.TEST_START);
+      // The streams' clocks start as TEST_START goes out (iperf3 calls
+      // iperf_init_test right after writing it), not a turn of the event
+      // loop later: the client's test may start before that turn comes.
       testRun.begin();
+      await send(STATES.TEST_START);
       emit({ kind: "start" });
       await send(STATES.TEST_RUNNING);
-      testRun.run();
+      await testRun.run();
       running = testRun;
       ctx.handoffs.delete(cookie);
 
@@ -889,13 +891,7 @@ async function runServerSession(
         running && error instanceof IperfError &&
         SERVER_ERROR_CODES.has(error.code)
       ) {
-        await writeAll(
-          control,
-          concat(
-            encodeState(STATES.SERVER_ERROR),
-            encodeServerError(error.code, 0),
-          ),
-        ).catch(() => {});
+        await sendServerError(control, error.code);
       }
       throw error;
     }
@@ -925,12 +921,55 @@ async function runServerSession(
     stop.dispose();
     await run?.close();
     for (const s of streams) if (s.conn) closeQuietly(s.conn);
+    // A stream's own UDP socket, when no TestRun closed it.
+    for (const s of streams) s.udp?.connected?.close();
     if (hubHeld) {
       for (const s of streams) if (s.udp) ctx.udpHub.unroute(s.udp.peer);
       await ctx.udpHub.release();
     }
     closeQuietly(control);
   }
+}
+
+/**
+ * A threaded UDP stream's own socket (iperf3's `iperf_udp_accept`): bound
+ * beside the shared port and connected to the client, so Linux hands that
+ * peer's datagrams to it instead of the hub and a data-plane thread can
+ * move them; `-w` and `-S` are set on it. Without threads, or when the
+ * socket cannot be made, the stream stays on the hub (the in-process
+ * loops). The session owns the socket (see `DataStream.udp.connected`).
+ *
+ * @throws {IperfError} when the kernel refuses `-w` or `-S` (the socket is closed)
+ */
+function ownUdpSocket(
+  threads: ThreadPool | undefined,
+  local: { hostname: string; port: number },
+  peer: Deno.NetAddr,
+  tuning: SocketTuning,
+): { connected?: ConnectedUdp } {
+  const native = nativeSockets();
+  if (!threads || !native) return {};
+  let connected: ConnectedUdp;
+  try {
+    connected = openConnectedUdp(local, peer);
+  } catch {
+    return {};
+  }
+  try {
+    const socket = new StreamSocket(native, connected.fd, "udp", {
+      transport: "udp",
+      ...local,
+    });
+    applyAfterConnect(socket, tuning, {
+      buffers: true,
+      server: true,
+      tcp: false,
+    });
+  } catch (error) {
+    connected.close();
+    throw error;
+  }
+  return { connected };
 }
 
 /**
@@ -972,7 +1011,7 @@ export const DEFAULT_RECEIVE_TIMEOUT_MS = 120_000;
  */
 function checkServerLimits(p: TestParams, options: ServeOptions): void {
   const limit = options.bitrateLimit ?? 0;
-  const streams = p.parallel * (p.bidirectional ? 2 : 1);
+  const streams = streamCount(p);
   if (limit && p.bandwidth * streams > limit) {
     throw new ParamError(
       ERROR_CODES.IETOTALRATE,
@@ -1020,11 +1059,4 @@ async function withTimeout<T>(
   } finally {
     timer.abort();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }

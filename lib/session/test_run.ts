@@ -10,13 +10,15 @@
  */
 
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { delay } from "../async.ts";
 import { ERROR_CODES, IperfError, osReason, StreamError } from "../errors.ts";
 import type { Endpoint, EventSink, Role } from "../events.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
-import { stopReadingAhead } from "../net/bound_conn.ts";
+import { isNodeSocket, stopReadingAhead } from "../net/bound_conn.ts";
 import type { StreamSocket } from "../net/stream_socket.ts";
 import type { UdpSocket } from "../net/datagram.ts";
+import type { ConnectedUdp } from "../net/udp_connected.ts";
 import { UdpAccounting } from "../stats/udp_accounting.ts";
 import {
   runUdpReceiver,
@@ -44,7 +46,9 @@ import { runTcpSender } from "../stream/tcp_sender.ts";
 import type {
   ThreadCounter,
   ThreadedTest,
+  ThreadedUdp,
   ThreadPool,
+  ThreadUdpAccounting,
 } from "../dataplane/thread_pool.ts";
 
 /** A connected data stream, before the test runs. */
@@ -60,7 +64,19 @@ export interface DataStream {
   /** The connection's socket through libc, where TCP_INFO can be read. */
   probe?: StreamSocket;
   /** The socket and the peer's address (UDP tests); a server's streams share its hub's socket. */
-  udp?: { socket: UdpSocket; peer: Deno.NetAddr; hub?: UdpHub };
+  udp?: {
+    socket: UdpSocket;
+    peer: Deno.NetAddr;
+    hub?: UdpHub;
+    /** A client's: `socket`'s descriptor, found through libc (owned by `socket`). */
+    fd?: number;
+    /**
+     * A threaded server's: the stream's own socket connected to the peer,
+     * which the threads move instead of the hub's; owned by the session,
+     * closed by `close()` (or by the session when no TestRun ran).
+     */
+    connected?: ConnectedUdp;
+  };
   /** This side's address. */
   local: Endpoint;
   /** The peer's address. */
@@ -90,9 +106,9 @@ export interface TestRunOptions {
   /** The TCP congestion control algorithm of this side's streams, when known. */
   congestionUsed?: string;
   /**
-   * The threaded data plane: TCP streams whose descriptor libc found are
-   * moved by its threads; without it (or for UDP) the in-process loops move
-   * them.
+   * The threaded data plane: TCP streams whose descriptor libc found, and
+   * UDP streams with a socket of their own (`DataStream.udp`), are moved by
+   * its threads; without it the in-process loops move them.
    */
   threads?: ThreadPool;
 }
@@ -103,6 +119,27 @@ const SEND_DRAIN_MS = 5000;
 /** A receiving stream counts as drained once this long passes without a byte. */
 const RECEIVE_IDLE_MS = 20;
 
+/**
+ * The reason the test's own signals abort with. A reason given saves
+ * building a DOMException, which costs a millisecond the first time in a
+ * process, right at the end of the test.
+ */
+const ENDED = new Error("Test ended");
+
+/** How early `timeUp()` sets its timer before the test's end (then it turns the event loop). */
+const END_EARLY_MS = 4;
+
+/** How long after its nominal end a timed test ends, so that what is due at that moment goes first. */
+const END_AFTER_MS = 0.5;
+
+/**
+ * How long, and at least how many event-loop turns, UDP receivers count on
+ * after a test's end that drains nothing: about a loopback datagram's way
+ * from the peer's send call to our receive.
+ */
+const RECEIVE_SETTLE_MS = 1;
+const RECEIVE_SETTLE_TURNS = 3;
+
 /** The longest `finish({ drainReceivers })` reads on after the test ended. */
 const RECEIVE_DRAIN_MAX_MS = 2000;
 
@@ -111,8 +148,8 @@ interface Tracked {
   /** In-process loops count in a TransferCounter, threads in shared memory. */
   counter: TransferCounter | ThreadCounter;
   stats: StreamStats;
-  /** UDP receivers: loss, order, jitter. */
-  accounting: UdpAccounting;
+  /** UDP receivers: loss, order, jitter (the thread's, when threads move it). */
+  accounting: UdpAccounting | ThreadUdpAccounting;
   /** UDP counts at the end of the omit period (iperf3's `omitted_*`). */
   omitted: { packets: number; lost: number; outOfOrder: number };
   /** TCP_INFO figures kept across intervals (sending streams with TCP_INFO). */
@@ -182,6 +219,8 @@ export class TestRun {
   #fail: (error: unknown) => void = () => {};
   /** The streams' handle on the threads, when they move them. */
   #threaded: ThreadedTest | undefined;
+  /** The hand-over to the threads when it started at TEST_START (UDP receivers). */
+  #early: Promise<boolean> | undefined;
   /** Rejects with a {@linkcode StreamError} when a stream fails before `finish()`. */
   readonly failed: Promise<never>;
 
@@ -220,12 +259,22 @@ export class TestRun {
     this.#wallStartMs = now;
     this.#cpuStart = process.cpuUsage();
     for (const t of this.#tracked) t.stats.reset(now);
+    // A side that only receives UDP gives its streams to the threads now: a
+    // thread takes a millisecond or two to pick them up, and a socket buffer
+    // holds about one at 1 Gbit/s. Nothing arrives before TEST_RUNNING but
+    // a late hello, which is too short to count.
+    const { params } = this.#options;
+    if (
+      params.protocol === "udp" && this.#tracked.every((t) => !t.stream.sender)
+    ) {
+      this.#early = this.#startThreads();
+    }
   }
 
   /** TEST_RUNNING: counting starts, the stream tasks and the reporter run. */
-  run(): void {
+  async run(): Promise<void> {
     const { params } = this.#options;
-    if (this.#startThreads()) {
+    if (await (this.#early ?? this.#startThreads())) {
       this.#reporter = this.#report(this.#stopReporting.signal).catch(
         () => {},
       );
@@ -258,6 +307,9 @@ export class TestRun {
             burst: params.burst,
             pacingTimerUs: params.pacingTimer,
             counters64: params.udpCounters64bit,
+            // iperf3 paces from `start_time_fixed`, set at TEST_START.
+            startMs: this.#wallStartMs,
+            endsAtMs: this.endsAtMs,
           })
           : runTcpSender(conn as StreamConn, {
             block,
@@ -275,7 +327,8 @@ export class TestRun {
         const target: UdpReceiveTarget = {
           peer: udp.peer,
           counter: t.counter,
-          accounting: t.accounting,
+          // The threads did not take the test: the loops account.
+          accounting: t.accounting as UdpAccounting,
           budget: this.budget,
           counters64: params.udpCounters64bit,
         };
@@ -311,17 +364,31 @@ export class TestRun {
    * each stream's descriptor found through libc); false leaves them to the
    * in-process loops.
    */
-  #startThreads(): boolean {
+  async #startThreads(): Promise<boolean> {
     const { params, threads } = this.#options;
-    if (!threads || params.protocol !== "tcp") return false;
-    const fds = this.#tracked.map((t) =>
-      t.stream.conn ? t.stream.probe?.fd : undefined
+    const udp = params.protocol === "udp";
+    // A node:net socket (-B, --cport, -M) reads ahead by itself, and a read
+    // of its already in flight cannot be called back: such a socket goes to
+    // a thread only when it sends (nothing comes in to lose).
+    const plans = this.#tracked.map((t) =>
+      udp ? threadedUdp(t.stream, params) : t.stream.conn && t.stream.probe &&
+          (t.stream.sender || !isNodeSocket(t.stream.conn))
+        ? { fd: t.stream.probe.fd }
+        : undefined
     );
-    if (fds.some((fd) => fd === undefined)) return false;
+    // Threads that could not start (libc, permissions) leave the test to
+    // the loops rather than to a stream nobody moves.
+    if (
+      !threads || plans.some((p) => p === undefined) ||
+      !await threads.prepare(this.#tracked.length)
+    ) {
+      this.#dropConnectedUdp();
+      return false;
+    }
     let threaded: ThreadedTest;
     try {
       threaded = threads.start(this.#tracked.map((t, i) => ({
-        fd: fds[i] as number,
+        ...plans[i] as { fd: number },
         send: t.stream.sender,
         length: params.length,
         bitsPerSecond: params.bandwidth,
@@ -329,15 +396,24 @@ export class TestRun {
       })));
     } catch {
       // Out of descriptors for the duplicates: the loops move them.
+      this.#dropConnectedUdp();
       return false;
     }
     this.#threaded = threaded;
     this.#tracked.forEach((t, i) => {
       const counter = threaded.counters[i] as ThreadCounter;
-      // A node:net socket (-B, --cport, -M) may have read ahead since
-      // TEST_RUNNING: those bytes were received in the test.
-      const ahead = stopReadingAhead(t.stream.conn as StreamConn);
-      if (ahead > 0) counter.credit(ahead);
+      if (udp) {
+        t.accounting = threaded.udp[i] as ThreadUdpAccounting;
+        // A client's Deno socket closes now: the thread's duplicate keeps
+        // the socket open, and Deno's event loop stops waking for every
+        // datagram the thread moves (a fifth of a core at 1 Gbit/s).
+        if (!t.stream.udp?.hub) t.stream.udp?.socket.close();
+      } else {
+        // A node:net socket (-B, --cport, -M) may have read ahead since
+        // TEST_RUNNING: those bytes were received in the test.
+        const ahead = stopReadingAhead(t.stream.conn as StreamConn);
+        if (ahead > 0) counter.credit(ahead);
+      }
       t.counter = counter;
     });
     for (const t of this.#tracked) t.counter.counting = true;
@@ -355,6 +431,20 @@ export class TestRun {
     return true;
   }
 
+  /**
+   * The loops move the test: a threaded server's own UDP sockets close, so
+   * their peers' datagrams reach the hub again.
+   */
+  #dropConnectedUdp(): void {
+    for (const t of this.#tracked) {
+      const udp = t.stream.udp;
+      if (udp?.connected) {
+        udp.connected.close();
+        delete udp.connected;
+      }
+    }
+  }
+
   /** When a timed test ends (`-t` + `-O` after TEST_START), as a `performance.now()` value; Infinity for `-n`/`-k`. */
   get endsAtMs(): number {
     const { time, omit } = this.#options.params;
@@ -368,9 +458,18 @@ export class TestRun {
    * @param signal cancels the wait
    * @returns when the test should end
    */
-  timeUp(signal: AbortSignal): Promise<void> {
-    if (this.endsAtMs === Infinity) return this.budget.reached;
-    return delay(this.endsAtMs - performance.now(), { signal });
+  async timeUp(signal: AbortSignal): Promise<void> {
+    if (this.endsAtMs === Infinity) return await this.budget.reached;
+    // Timers fire a millisecond or more late, more while the event loop is
+    // busy: sleep until just before the end, then turn the event loop until
+    // it comes. iperf3's timer is set just after the streams' clocks start,
+    // so a datagram due at the same moment still goes out: END_AFTER_MS.
+    const endMs = this.endsAtMs + END_AFTER_MS;
+    await delay(endMs - END_EARLY_MS - performance.now(), { signal });
+    while (performance.now() < endMs) {
+      signal.throwIfAborted();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
@@ -385,7 +484,7 @@ export class TestRun {
     if (this.#stopping) return;
     this.#stopping = true;
     const endMs = performance.now();
-    this.#stopSending.abort();
+    this.#stopSending.abort(ENDED);
     if (this.#threaded) {
       this.#threaded.stopSending();
       await this.#threaded.sendersStopped(
@@ -401,15 +500,34 @@ export class TestRun {
       ]);
       drain.abort();
     }
+    const stoppedMs = performance.now();
     if (options.drainReceivers) await this.#drainReceivers();
-    const now = options.drainReceivers ? endMs : performance.now();
+    else await this.#settleUdpReceivers();
+    const now = options.drainReceivers ? endMs : stoppedMs;
     this.#finalMs = now;
     for (const t of this.#tracked) t.counter.counting = false;
-    this.#stopReporting.abort();
+    this.#stopReporting.abort(ENDED);
     await this.#reporter;
     const report = this.#sample(now);
     if (isReportable(report, this.#options.interval || 1)) {
       this.#options.emit({ kind: "interval", report });
+    }
+  }
+
+  /**
+   * UDP receivers count on for a moment: a datagram sent before the test's
+   * end may still be on its way, or wait for its receive call when the end
+   * comes first. iperf3's receiver threads count it.
+   */
+  async #settleUdpReceivers(): Promise<void> {
+    if (!this.#tracked.some((t) => !t.stream.sender && t.stream.udp)) return;
+    const untilMs = performance.now() + RECEIVE_SETTLE_MS;
+    for (
+      let turn = 0;
+      turn < RECEIVE_SETTLE_TURNS || performance.now() < untilMs;
+      turn++
+    ) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
@@ -518,11 +636,15 @@ export class TestRun {
           // datagrams sent or the highest sequence number seen, cumulative.
           jitter: udp && !t.stream.sender ? t.accounting.jitter : 0,
           errors: udp && !t.stream.sender ? t.accounting.lost : 0,
+          // What of those the omit period counted (3.14+ `send_results`;
+          // without them a 3.21 peer takes every datagram as omitted).
+          omittedErrors: udp && !t.stream.sender ? t.omitted.lost : 0,
           packets: !udp
             ? 0
             : t.stream.sender
             ? t.counter.packets
             : t.accounting.packets,
+          omittedPackets: udp ? t.omitted.packets : 0,
           startTime: 0,
           endTime: t.stats.elapsed(this.#finalMs || performance.now()),
         };
@@ -532,9 +654,10 @@ export class TestRun {
 
   /** Closes every data socket and waits for the stream tasks to end. */
   async close(): Promise<void> {
+    await this.#early;
     this.#stopping = true;
-    this.#stopSending.abort();
-    this.#stopReporting.abort();
+    this.#stopSending.abort(ENDED);
+    this.#stopReporting.abort(ENDED);
     // The threads give their duplicates back before the sockets close.
     await this.#threaded?.release();
     for (const t of this.#tracked) {
@@ -543,6 +666,7 @@ export class TestRun {
       // A shared port stays open for the other tests; the session releases it.
       if (udp?.hub) udp.hub.unroute(udp.peer);
       else udp?.socket.close();
+      udp?.connected?.close();
     }
     await Promise.allSettled([...this.#tasks, this.#reporter]);
   }
@@ -622,18 +746,20 @@ export class TestRun {
   }
 
   /**
-   * Once a second: ends the test when receiving (or sending) streams have
-   * made no progress for the receive (send) timeout, or when the test's
-   * total rate, averaged over the window, is above the server's limit
-   * (iperf3's `--rcv-timeout`, `iperf_check_total_rate`).
+   * Ends the test when receiving (or sending) streams have made no progress
+   * for the receive (send) timeout, or when the test's total rate is above
+   * the server's limit (iperf3's `--rcv-timeout`, `iperf_check_total_rate`).
    */
   async #watch(signal: AbortSignal): Promise<void> {
+    await Promise.all([this.#watchProgress(signal), this.#watchRate(signal)]);
+  }
+
+  /** Up to once a second: the receive and send timeouts. */
+  async #watchProgress(signal: AbortSignal): Promise<void> {
     const o = this.#options;
     const receiveMs = o.receiveTimeoutMs ?? 0;
     const sendMs = o.sendTimeoutMs ?? 0;
-    const limit = o.bitrateLimit ?? 0;
-    const window = Math.max(1, Math.round(o.bitrateLimitWindow ?? 5));
-    if (!receiveMs && !sendMs && !limit) return;
+    if (!receiveMs && !sendMs) return;
     const receivers = this.#tracked.filter((t) => !t.stream.sender);
     const senders = this.#tracked.filter((t) => t.stream.sender);
     const moved = (group: Tracked[]) =>
@@ -642,7 +768,6 @@ export class TestRun {
     let lastSent = moved(senders);
     let receivedAt = performance.now();
     let sentAt = receivedAt;
-    const totals: number[] = [];
     const tickMs = Math.min(
       1000,
       ...[receiveMs, sendMs].filter((x) => x > 0).map((x) => x / 4),
@@ -676,17 +801,41 @@ export class TestRun {
         );
         return;
       }
-      if (limit) {
-        totals.push(this.#tracked.reduce((n, t) => n + t.counter.bytes, 0));
-        if (totals.length > window) {
-          const first = totals.shift() as number;
-          const last = totals[totals.length - 1] as number;
-          const bitsPerSecond = (last - first) * 8 / (window * tickMs / 1000);
-          if (bitsPerSecond > limit) {
-            this.#fail(new IperfError(ERROR_CODES.IETOTALRATE));
-            return;
-          }
-        }
+    }
+  }
+
+  /**
+   * iperf3's `iperf_check_total_rate`, which every stats interval's callback
+   * runs (from TEST_START): the bytes both directions moved in the last
+   * `round(window / interval)` intervals (at least one), averaged, against
+   * the limit; the first check comes as soon as that many intervals passed.
+   * A server without interval reports (`-i 0`) checks once a second.
+   */
+  async #watchRate(signal: AbortSignal): Promise<void> {
+    const o = this.#options;
+    const limit = o.bitrateLimit ?? 0;
+    if (!limit) return;
+    const tickS = o.interval > 0 ? o.interval : 1;
+    const windowS = o.bitrateLimitWindow ?? 5;
+    const count = windowS <= tickS ? 1 : Math.round(windowS / tickS);
+    const total = () => this.#tracked.reduce((n, t) => n + t.counter.bytes, 0);
+    const recent: number[] = [];
+    let last = total();
+    for (let k = 1;; k++) {
+      await delay(this.#wallStartMs + k * tickS * 1000 - performance.now(), {
+        signal,
+      });
+      const now = total();
+      // The counters restart at the end of the omit period.
+      recent.push(now >= last ? now - last : now);
+      last = now;
+      if (recent.length > count) recent.shift();
+      if (recent.length < count) continue;
+      const bitsPerSecond = recent.reduce((a, b) => a + b, 0) * 8 /
+        (count * tickS);
+      if (bitsPerSecond > limit) {
+        this.#fail(new IperfError(ERROR_CODES.IETOTALRATE));
+        return;
       }
     }
   }
@@ -737,6 +886,31 @@ export class TestRun {
       emit({ kind: "interval", report: this.#sample(performance.now()) });
     }
   }
+}
+
+/**
+ * How a thread moves a UDP stream: a threaded server's own connected
+ * socket, or a client's socket (its duplicate connected to the server
+ * first); undefined when there is neither (a server's stream on the hub).
+ */
+function threadedUdp(
+  stream: DataStream,
+  params: TestParams,
+): { fd: number; udp: ThreadedUdp } | undefined {
+  const udp = stream.udp;
+  if (!udp) return undefined;
+  const settings: ThreadedUdp = {
+    counters64: params.udpCounters64bit,
+    burst: params.burst,
+    pacingTimerUs: params.pacingTimer,
+    gso: params.gso ?? false,
+    ...(params.gsoBufferSize ? { gsoBytes: params.gsoBufferSize } : {}),
+    gro: params.gro ?? false,
+  };
+  if (udp.connected) return { fd: udp.connected.fd, udp: settings };
+  if (udp.fd === undefined || udp.hub) return undefined;
+  const connect = { peer: udp.peer, local: udp.socket.addr };
+  return { fd: udp.fd, udp: { ...settings, connect } };
 }
 
 /** A UDP stream's cumulative counts: datagrams sent, or the receiver's accounting. */

@@ -27,26 +27,35 @@ export class TransferCounter {
 /**
  * The whole test's running total against `-n BYTES` or `-k BLOCKS`; `reached`
  * resolves once either is met. With neither set it never resolves.
+ *
+ * Two separate states, as iperf3's client loop: while the omit period runs
+ * nothing counts towards the limit but senders go on (`!test->omitting`
+ * guards the done check); once the limit is met, senders stop.
  */
 export class TransferBudget {
   /** Resolves once the budget is used up. */
   readonly reached: Promise<void>;
-  #bytes = 0;
-  #blocks = 0;
+  /** Bytes and blocks sent, and received: iperf3 checks each direction on its own. */
+  #sent = { bytes: 0, blocks: 0 };
+  #received = { bytes: 0, blocks: 0 };
   readonly #maxBytes: number;
   readonly #maxBlocks: number;
   #resolve: () => void = () => {};
-  #armed: boolean;
+  /** False while the omit period runs: moved bytes do not count. */
+  #counting: boolean;
+  /** Set once a limit was met; never cleared. */
+  #done = false;
 
   /**
    * Creates an instance.
    *
    * @param maxBytes bytes that end the test, 0 for no limit
    * @param maxBlocks blocks that end the test, 0 for no limit
-   * @param armed false while an omit period runs: nothing ends the test until `reset()`
+   * @param counting false while an omit period runs: nothing counts towards
+   *   the limit until `reset()`
    */
-  constructor(maxBytes: number, maxBlocks: number, armed = true) {
-    this.#armed = armed;
+  constructor(maxBytes: number, maxBlocks: number, counting = true) {
+    this.#counting = counting;
     this.#maxBytes = maxBytes;
     this.#maxBlocks = maxBlocks;
     this.reached = new Promise((resolve) => {
@@ -56,7 +65,7 @@ export class TransferBudget {
 
   /** Whether a limit was met: senders stop at once, without waiting for the session. */
   get exhausted(): boolean {
-    return !this.#armed && this.limited;
+    return this.#done;
   }
 
   /** Whether a byte or block limit is set at all. */
@@ -65,32 +74,48 @@ export class TransferBudget {
   }
 
   /**
-   * Adds one block of `bytes`; resolves `reached` when a limit is met.
+   * Adds one block of `bytes` sent; resolves `reached` when a limit is met.
+   * Ignored during the omit period and once the limit was met.
    *
-   * @param bytes bytes moved by one read or write call
+   * @param bytes bytes moved by one write call
    */
   add(bytes: number): void {
-    this.#bytes += bytes;
-    this.#blocks++;
+    this.#count(this.#sent, bytes);
+  }
+
+  /**
+   * Adds one block of `bytes` received. A `--bidir` test ends when either
+   * direction reaches the limit (iperf3: `bytes_sent >= bytes ||
+   * bytes_received >= bytes`), not when both together do.
+   *
+   * @param bytes bytes moved by one read or receive call
+   */
+  addReceived(bytes: number): void {
+    this.#count(this.#received, bytes);
+  }
+
+  #count(total: { bytes: number; blocks: number }, bytes: number): void {
+    if (!this.#counting || this.#done) return;
+    total.bytes += bytes;
+    total.blocks++;
     if (
-      this.#armed &&
-      ((this.#maxBytes > 0 && this.#bytes >= this.#maxBytes) ||
-        (this.#maxBlocks > 0 && this.#blocks >= this.#maxBlocks))
+      (this.#maxBytes > 0 && total.bytes >= this.#maxBytes) ||
+      (this.#maxBlocks > 0 && total.blocks >= this.#maxBlocks)
     ) {
-      this.#armed = false;
-      this.#resolve();
+      this.markReached();
     }
   }
 
   /** The limit was met where this budget does not count (the data-plane threads): `reached` resolves. */
   markReached(): void {
+    this.#done = true;
     this.#resolve();
   }
 
-  /** Forgets what was counted so far and arms the limit (end of the omit period). */
+  /** Forgets what was counted so far and starts counting (end of the omit period). */
   reset(): void {
-    this.#bytes = 0;
-    this.#blocks = 0;
-    this.#armed = true;
+    this.#sent = { bytes: 0, blocks: 0 };
+    this.#received = { bytes: 0, blocks: 0 };
+    this.#counting = true;
   }
 }

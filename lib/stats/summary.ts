@@ -174,15 +174,22 @@ export function summarize(input: SummaryInput): TestSummary {
     };
     if (s.tcp) out.tcp = s.tcp;
     if (s.udp) {
-      // iperf3 subtracts the local omit-period count from the peer's count too.
+      // A 3.14+ peer says what its omit period counted (`omitted_packets`,
+      // `omitted_errors`); from an older one iperf3 subtracts the local
+      // omit-period count from the peer's count.
       const peerPackets = peer
-        ? Math.max(0, peer.packets - s.udp.omittedPackets)
+        ? Math.max(
+          0,
+          peer.packets - (peer.omittedPackets ?? s.udp.omittedPackets),
+        )
         : 0;
+      // iperf3 takes -1 for "unknown" and then subtracts nothing.
+      const peerOmittedLost = Math.max(0, peer?.omittedErrors ?? 0);
       out.udp = s.sender
         ? {
           senderPackets: s.udp.packets,
           receiverPackets: peerPackets,
-          lost: peer?.errors ?? 0,
+          lost: peer ? peer.errors - peerOmittedLost : 0,
           outOfOrder: 0,
           jitter: peer?.jitter ?? 0,
         }

@@ -52,7 +52,7 @@ export async function runTcpReceiver(
     if (counter.counting) {
       counter.bytes += n;
       counter.blocks++;
-      budget.add(n);
+      budget.addReceived(n);
     }
   }
 }

@@ -6,6 +6,7 @@
 
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
 import { setImmediate } from "node:timers";
+import { delay } from "../async.ts";
 import type { Writer } from "../net/io.ts";
 
 /**
@@ -54,7 +55,7 @@ export async function runTcpSender(
       const aheadMs = sentForRate * 8 / rate * 1000 -
         (performance.now() - startMs);
       if (aheadMs > 0) {
-        await pause(Math.min(aheadMs, 10));
+        await pause(Math.min(aheadMs, 10), stop);
         continue;
       }
     }
@@ -76,6 +77,7 @@ export async function runTcpSender(
   }
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `stop` fires: a test's end does not wait for a pausing sender. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return delay(ms, { signal: stop }).catch(() => {});
 }

@@ -75,6 +75,6 @@ export async function runUdpReceiver(
     );
     target.counter.bytes += n;
     target.counter.blocks++;
-    target.budget.add(n);
+    target.budget.addReceived(n);
   }
 }

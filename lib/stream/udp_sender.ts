@@ -7,6 +7,7 @@
  */
 
 import { setImmediate } from "node:timers";
+import { delay } from "../async.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { writeUdpHeader } from "../protocol/udp_header.ts";
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
@@ -30,10 +31,40 @@ export interface UdpSenderOptions {
   pacingTimerUs: number;
   /** 64-bit sequence numbers (`--udp-counters-64bit`). */
   counters64: boolean;
+  /**
+   * When the stream's clock started, a `performance.now()` value: the rate is
+   * kept from there, as iperf3 paces from `start_time_fixed` (TEST_START).
+   * Defaults to the call.
+   */
+  startMs?: number;
+  /**
+   * When a timed test ends, a `performance.now()` value (default: never).
+   * The datagram due last before it decides whether the receiver counts it,
+   * so the sender wakes for it as early as the test's end timer does.
+   */
+  endsAtMs?: number;
 }
 
 /** How many datagrams go out before the loop yields to the event loop. */
 const YIELD_EVERY = 64;
+
+/**
+ * Bounds of how early the timer is set before a datagram is due. Deno's
+ * timers fire up to a few milliseconds late (whole milliseconds, then the
+ * event loop); the loop measures that and turns the event loop for the rest.
+ */
+const MIN_EARLY_MS = 0.25;
+const MAX_EARLY_MS = 4;
+
+/** Datagrams due this close before the test's end wake MAX_EARLY_MS early. */
+const END_WINDOW_MS = 50;
+
+/**
+ * Waits at least this long are timed to the datagram; shorter ones sleep on
+ * the timer alone, since turning the event loop for a millisecond out of
+ * every few would cost a CPU.
+ */
+const PRECISE_WAIT_MS = 10;
 
 /**
  * Sends datagrams to `peer` until `stop` fires or the budget is used up.
@@ -60,7 +91,11 @@ export async function runUdpSender(
   const size = datagram.byteLength;
   const burst = options.burst > 0 ? options.burst : Infinity;
   const tickMs = Math.max(options.pacingTimerUs, 100) / 1000;
-  const startMs = performance.now();
+  const startMs = options.startMs ?? performance.now();
+  const endsAtMs = options.endsAtMs ?? Infinity;
+  // How late timers have fired lately, so the next one is set that early.
+  let lateMs = 1;
+  let earlyMs = 1.3;
   let sentBytes = 0;
   let seq = 0;
   while (!stop.aborted && !budget.exhausted) {
@@ -72,13 +107,31 @@ export async function runUdpSender(
       YIELD_EVERY,
     );
     if (due === 0) {
-      // Ahead of the rate: sleep until the next datagram is due (a timer,
-      // not a spin, so an idle sender costs no CPU).
-      const wait = Math.max(
-        msUntilDue(bitsPerSecond, elapsed, sentBytes),
-        tickMs,
-      );
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      const wait = msUntilDue(bitsPerSecond, elapsed, sentBytes);
+      if (wait < PRECISE_WAIT_MS) {
+        // A fast stream sleeps on the timer alone, at least one pacing tick;
+        // what fell due meanwhile goes out together (iperf3's
+        // `--pacing-timer`).
+        await pause(Math.max(wait, tickMs), stop);
+        continue;
+      }
+      // A slow stream sleeps on a timer (an idle sender costs no CPU) set a
+      // little early, then turns the event loop until the datagram is due:
+      // it goes out on time, so the last one of a test reaches the receiver
+      // before the test ends, as iperf3's `clock_nanosleep` gets it there.
+      const dueAt = now + wait;
+      const wakeAt = dueAt -
+        (endsAtMs - dueAt < END_WINDOW_MS ? MAX_EARLY_MS : earlyMs);
+      if (wakeAt > now) {
+        await pause(wakeAt - now, stop);
+        // The timers' recent lateness, averaged, plus some slack.
+        const late = performance.now() - wakeAt;
+        lateMs = lateMs * 0.8 + Math.max(0, late) * 0.2;
+        earlyMs = Math.min(MAX_EARLY_MS, Math.max(MIN_EARLY_MS, lateMs + 0.3));
+      }
+      while (!stop.aborted && performance.now() < dueAt) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
       continue;
     }
     while (due-- > 0 && !stop.aborted && !budget.exhausted) {
@@ -111,4 +164,9 @@ export async function runUdpSender(
     }
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
+}
+
+/** Waits `ms`, or less when `stop` fires: a test's end does not wait for a sleeping sender. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return delay(ms, { signal: stop }).catch(() => {});
 }

@@ -259,11 +259,52 @@ Deno.test("decodeResults() ignores unknown keys", () => {
   const wire = parsed(CLIENT_RESULTS_TEXT);
   wire["future"] = { a: 1 };
   for (const stream of wire["streams"] as Record<string, unknown>[]) {
-    // 3.14+ add these as a pair.
-    stream["omitted_errors"] = 0;
-    stream["omitted_packets"] = 0;
+    stream["future"] = 2;
   }
   assert.deepEqual(decodeResults(wire), CLIENT_RESULTS);
+});
+
+/**
+ * A UDP stream's results as iperf3 3.14+ send them (3.21's `send_results`,
+ * `-u -R -O 1` sender): `omitted_errors` after `errors`, `omitted_packets`
+ * after `packets`, both always present.
+ */
+const UDP_321_STREAM_TEXT =
+  '{"id":1,"bytes":1460000,"retransmits":-1,"jitter":0,"errors":0,"omitted_errors":0,"packets":1200,"omitted_packets":200,"start_time":0,"end_time":1.000112}';
+
+Deno.test("decodeResults() reads omitted_errors and omitted_packets of a 3.14+ peer", () => {
+  const wire = parsed(SERVER_RESULTS_TEXT);
+  wire["streams"] = [JSON.parse(UDP_321_STREAM_TEXT)];
+  const stream = decodeResults(wire).streams[0];
+  assert.equal(stream?.packets, 1200);
+  assert.equal(stream?.omittedPackets, 200);
+  assert.equal(stream?.omittedErrors, 0);
+  // 3.12 sends neither: nothing is made up.
+  const old = decodeResults(parsed(SERVER_RESULTS_TEXT)).streams[0];
+  assert.equal(old !== undefined && "omittedPackets" in old, false);
+  assert.equal(old !== undefined && "omittedErrors" in old, false);
+});
+
+Deno.test("encodeResults() writes omitted_errors and omitted_packets where iperf3 3.14+ puts them", () => {
+  const w = encodeResults({
+    ...SERVER_RESULTS,
+    streams: [{
+      id: 1,
+      bytes: 1460000,
+      retransmits: -1,
+      jitter: 0,
+      errors: 0,
+      omittedErrors: 0,
+      packets: 1200,
+      omittedPackets: 200,
+      startTime: 0,
+      endTime: 1.000112,
+    }],
+  });
+  assert.equal(
+    JSON.stringify((w["streams"] as unknown[])[0]),
+    UDP_321_STREAM_TEXT,
+  );
 });
 
 Deno.test("encodeResults() puts keys in iperf3's order", () => {

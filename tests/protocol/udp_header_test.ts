@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  isConnectMessage,
   isConnectReply,
   readUdpSec,
   readUdpSeq,
@@ -234,3 +235,35 @@ function hex(text: string): Uint8Array {
   }
   return out;
 }
+
+Deno.test("isConnectMessage() accepts iperf3's 4-byte hellos: 9876, 6789 and the legacy 123456789 either way round", () => {
+  assert.equal(isConnectMessage(UDP_CONNECT_MSG), true);
+  assert.equal(isConnectMessage(new TextEncoder().encode("9876")), true);
+  assert.equal(isConnectMessage(new TextEncoder().encode("6789")), true);
+  for (const littleEndian of [true, false]) {
+    const legacy = new Uint8Array(4);
+    new DataView(legacy.buffer).setUint32(0, 123456789, littleEndian);
+    assert.equal(isConnectMessage(legacy), true);
+  }
+  // A hello viewed inside a larger receive buffer.
+  const buf = new Uint8Array(16).fill(0xff);
+  buf.set(UDP_CONNECT_MSG, 4);
+  assert.equal(isConnectMessage(buf.subarray(4, 8)), true);
+});
+
+Deno.test("isConnectMessage() refuses anything else: other lengths, other bytes, data datagrams", () => {
+  for (
+    const data of [
+      new Uint8Array(0),
+      hex("39"),
+      hex("393837"),
+      hex("3938373600"),
+      hex("39383737"),
+      hex("00000000"),
+      GOLDEN_32,
+      new Uint8Array(1460),
+    ]
+  ) {
+    assert.equal(isConnectMessage(data), false, `${data.byteLength} bytes`);
+  }
+});

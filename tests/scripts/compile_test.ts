@@ -46,8 +46,6 @@ Deno.test("compileCommands() builds one deno compile line per target", () => {
     "--allow-write",
     "--allow-run",
     "--allow-ffi",
-    "--include",
-    "lib/dataplane/_worker.ts",
     "--target",
     "x86_64-unknown-linux-gnu",
     "--output",
