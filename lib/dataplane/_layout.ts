@@ -21,10 +21,26 @@ const STREAM_BYTES = 64;
 export const COUNTING = 0;
 /** Int32 index: 1 once senders must stop (the test ends). */
 export const STOP_SENDING = 1;
-/** BigInt64 index: raw byte total at which the `-n` budget is used up, 0 while unarmed. */
+/**
+ * BigInt64 index: the `-n` budget in bytes, 0 while unarmed. Each direction
+ * has it on its own (iperf3: `bytes_sent >= n || bytes_received >= n`),
+ * counted from that direction's raw totals when it was armed
+ * ({@linkcode LIMIT_BASE}).
+ */
 export const LIMIT_BYTES = 1;
-/** BigInt64 index: raw block total at which the `-k` budget is used up, 0 while unarmed. */
+/** BigInt64 index: the `-k` budget in blocks, 0 while unarmed. */
 export const LIMIT_BLOCKS = 2;
+/**
+ * BigInt64 indices: each direction's raw totals when the budget was armed
+ * (0 at the start, the counts at the end of `-O`); written before the
+ * limit words.
+ */
+export const LIMIT_BASE = {
+  sentBytes: 4,
+  sentBlocks: 5,
+  receivedBytes: 6,
+  receivedBlocks: 7,
+} as const;
 /**
  * Int32 index: bumped by the control plane at the end of the omit period;
  * a UDP receiver that sees it change starts its jitter afresh (iperf3's
@@ -147,6 +163,11 @@ export type ToThread =
     shared: SharedArrayBuffer;
     /** How many streams the test has (all threads'): the budget sums them. */
     streams: number;
+    /**
+     * Which of the test's streams send (all threads'): the budget is per
+     * direction, as iperf3's (`bytes_sent >= n || bytes_received >= n`).
+     */
+    sending: boolean[];
     /** This thread's streams of the test. */
     plans: StreamPlan[];
   }

@@ -32,6 +32,7 @@ import {
   COUNTING,
   type FromThread,
   JITTER_RESET,
+  LIMIT_BASE,
   LIMIT_BLOCKS,
   LIMIT_BYTES,
   makeShared,
@@ -187,10 +188,15 @@ export class ThreadPool {
    * caller may close its connections whenever it likes after `release()`.
    *
    * @param streams the test's streams, in order
+   * @param limit the `-n`/`-k` budget armed from the first byte (0 or
+   *   absent: none, or armed later with `armLimit()` after `-O`)
    * @returns the test's handle
    * @throws {Error} when a descriptor cannot be duplicated (out of descriptors)
    */
-  start(streams: ThreadedStream[]): ThreadedTest {
+  start(
+    streams: ThreadedStream[],
+    limit: { bytes?: number; blocks?: number } = {},
+  ): ThreadedTest {
     if (this.#closed) {
       throw new Error("Cannot start streams: the pool is closed");
     }
@@ -210,10 +216,14 @@ export class ThreadPool {
     streamsStarted += streams.length;
     const id = this.#nextTest++;
     const shared = makeShared(streams.length);
-    // Streams start at TEST_RUNNING, counted from their first byte: the
-    // word is set before a thread can see the streams (a thread that picks
-    // them up at once would otherwise move bytes nobody counts).
+    // Streams start at TEST_RUNNING, counted from their first byte and
+    // within their budget: the words are set before a thread can see the
+    // streams (a thread that picks them up at once would otherwise move
+    // bytes nobody counts, or that the budget misses).
     Atomics.store(new Int32Array(shared), COUNTING, 1);
+    const big = new BigInt64Array(shared);
+    Atomics.store(big, LIMIT_BYTES, BigInt(limit.bytes ?? 0));
+    Atomics.store(big, LIMIT_BLOCKS, BigInt(limit.blocks ?? 0));
     const byWorker = new Map<PoolWorker, StreamPlan[]>();
     streams.forEach((s, index) => {
       const w = this.#workers.reduce((a, b) => b.load < a.load ? b : a);
@@ -244,6 +254,7 @@ export class ThreadPool {
         post(w, { kind: "release", test: id });
       },
       () => this.#tests.delete(id),
+      streams.map((s) => s.send),
     );
     this.#tests.set(id, test);
     for (const [w, plans] of byWorker) {
@@ -253,6 +264,7 @@ export class ThreadPool {
         test: id,
         shared,
         streams: streams.length,
+        sending: streams.map((s) => s.send),
         plans,
       });
     }
@@ -544,6 +556,8 @@ export class ThreadedTest {
   readonly #closeFd: (fd: number) => void;
   readonly #release: (w: PoolWorker) => void;
   readonly #forget: () => void;
+  /** Which streams send (the budget is per direction). */
+  readonly #sending: boolean[];
   #fail: (error: ThreadedFailure) => void = () => {};
   #limit: () => void = () => {};
   #allReleased: () => void = () => {};
@@ -559,6 +573,7 @@ export class ThreadedTest {
    * @param closeFd closes a duplicate whose thread is gone
    * @param release tells one thread to release the test
    * @param forget drops the test from the pool
+   * @param sending which streams send
    */
   constructor(
     shared: SharedArrayBuffer,
@@ -567,7 +582,9 @@ export class ThreadedTest {
     closeFd: (fd: number) => void,
     release: (w: PoolWorker) => void,
     forget: () => void,
+    sending: boolean[],
   ) {
+    this.#sending = sending;
     this.#big = new BigInt64Array(shared);
     this.#int = new Int32Array(shared);
     this.counters = Array.from(
@@ -603,23 +620,28 @@ export class ThreadedTest {
    * @param blocks blocks that end the test, 0 for no limit
    */
   armLimit(bytes: number, blocks: number): void {
-    let rawBytes = 0n;
-    let rawBlocks = 0n;
+    const raw = { sent: [0n, 0n], received: [0n, 0n] };
     for (let i = 0; i < this.counters.length; i++) {
       const w = streamWords(i);
-      rawBytes += Atomics.load(this.#big, w.bytes);
-      rawBlocks += Atomics.load(this.#big, w.blocks);
+      const side = this.#sending[i] ? raw.sent : raw.received;
+      side[0] = (side[0] as bigint) + Atomics.load(this.#big, w.bytes);
+      side[1] = (side[1] as bigint) + Atomics.load(this.#big, w.blocks);
     }
+    // The baselines first: a thread that sees the limit sees them too.
+    Atomics.store(this.#big, LIMIT_BASE.sentBytes, raw.sent[0] as bigint);
+    Atomics.store(this.#big, LIMIT_BASE.sentBlocks, raw.sent[1] as bigint);
     Atomics.store(
       this.#big,
-      LIMIT_BYTES,
-      bytes > 0 ? rawBytes + BigInt(bytes) : 0n,
+      LIMIT_BASE.receivedBytes,
+      raw.received[0] as bigint,
     );
     Atomics.store(
       this.#big,
-      LIMIT_BLOCKS,
-      blocks > 0 ? rawBlocks + BigInt(blocks) : 0n,
+      LIMIT_BASE.receivedBlocks,
+      raw.received[1] as bigint,
     );
+    Atomics.store(this.#big, LIMIT_BYTES, BigInt(bytes));
+    Atomics.store(this.#big, LIMIT_BLOCKS, BigInt(blocks));
   }
 
   /** Senders stop after the call in flight. */

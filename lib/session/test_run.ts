@@ -116,8 +116,8 @@ export interface TestRunOptions {
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
 const SEND_DRAIN_MS = 5000;
 
-/** A receiving stream counts as drained once this long passes without a byte. */
-const RECEIVE_IDLE_MS = 20;
+/** A receiving stream counts as drained once this long passes without a byte (50 ms: a busy machine may hold a data-plane thread off the CPU for tens of ms). */
+const RECEIVE_IDLE_MS = 50;
 
 /**
  * The reason the test's own signals abort with. A reason given saves
@@ -387,13 +387,18 @@ export class TestRun {
     }
     let threaded: ThreadedTest;
     try {
-      threaded = threads.start(this.#tracked.map((t, i) => ({
-        ...plans[i] as { fd: number },
-        send: t.stream.sender,
-        length: params.length,
-        bitsPerSecond: params.bandwidth,
-        repeating: params.repeatingPayload,
-      })));
+      threaded = threads.start(
+        this.#tracked.map((t, i) => ({
+          ...plans[i] as { fd: number },
+          send: t.stream.sender,
+          length: params.length,
+          bitsPerSecond: params.bandwidth,
+          repeating: params.repeatingPayload,
+        })),
+        this.#omitting || !this.#threadsLimited
+          ? {}
+          : { bytes: params.bytes, blocks: params.blocks },
+      );
     } catch {
       // Out of descriptors for the duplicates: the loops move them.
       this.#dropConnectedUdp();
@@ -417,7 +422,6 @@ export class TestRun {
       t.counter = counter;
     });
     for (const t of this.#tracked) t.counter.counting = true;
-    if (!this.#omitting) threaded.armLimit(params.bytes, params.blocks);
     threaded.limit.then(() => this.budget.markReached());
     threaded.failed.catch((failure) => {
       const t = this.#tracked[failure.index] ?? this.#tracked[0];
@@ -429,6 +433,16 @@ export class TestRun {
       );
     });
     return true;
+  }
+
+  /**
+   * Whether the threads keep to `-n`/`-k`: not a server's UDP streams, which
+   * send until TEST_END as iperf3's server does (the client counts what
+   * arrived against the limit, so a lost datagram must not leave it short).
+   */
+  get #threadsLimited(): boolean {
+    const o = this.#options;
+    return !(o.params.protocol === "udp" && o.role === "server");
   }
 
   /**
@@ -874,7 +888,9 @@ export class TestRun {
         }
       }
       this.budget.reset();
-      this.#threaded?.armLimit(params.bytes, params.blocks);
+      if (this.#threadsLimited) {
+        this.#threaded?.armLimit(params.bytes, params.blocks);
+      }
       originMs = now;
     }
     if (intervalMs <= 0) return;

@@ -66,6 +66,16 @@ const CASES: [string, string[]][] = [
     "1460",
   ]],
   ["-u -k 500", ["-u", "-k", "500", "-b", "50M", "-l", "1000"]],
+  ["-u --bidir -n 1M", [
+    "-u",
+    "--bidir",
+    "-n",
+    "1M",
+    "-b",
+    "50M",
+    "-l",
+    "1000",
+  ]],
 ];
 
 function summaries(events: SessionEvent[]): TestSummary[] {
@@ -150,11 +160,25 @@ for (
               const sent = summary.streams.filter((s) => s.sender);
               assert.ok(sent.every((s) => s.udp?.senderPackets === 500));
             }
-            if (args.includes("-n")) {
+            if (args.includes("-R") && args.includes("-n")) {
               const received = summary.streams
                 .filter((s) => !s.sender)
                 .reduce((n, s) => n + s.bytesReceived, 0);
               assert.ok(received >= 2 << 20, `received ${received}`);
+            }
+            if (args.includes("--bidir") && args.includes("-n")) {
+              // Each direction has the budget on its own, as iperf3's
+              // client checks bytes_sent and bytes_received apart.
+              const sent = summary.streams
+                .filter((s) => s.sender)
+                .reduce((n, s) => n + s.bytesSent, 0);
+              const received = summary.streams
+                .filter((s) => !s.sender)
+                .reduce((n, s) => n + s.bytesReceived, 0);
+              assert.ok(
+                Math.max(sent, received) >= 1 << 20,
+                `sent ${sent}, received ${received}`,
+              );
             }
           });
         }
