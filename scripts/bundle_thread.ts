@@ -43,6 +43,7 @@ if (import.meta.main) {
   const current = await Deno.readTextFile(OUTPUT).catch(() => "");
   if (Deno.args.includes("--check")) {
     if (current !== text) {
+      // deno-lint-ignore no-console
       console.error(
         "lib/dataplane/_thread_bundle.ts is stale: run deno task bundle:thread",
       );
