@@ -70,7 +70,8 @@ const SERVER_GRACE_MS = 10_000;
 const CLIENT_GRACE_MS = 20_000;
 const CONNECT_ATTEMPTS = 10;
 /** What a client prints when it does not know a flag of the case. */
-const UNSUPPORTED = /unrecognized option|unknown option|not supported/i;
+const UNSUPPORTED =
+  /unrecognized option|unknown option|not supported|not implemented yet/i;
 
 // deno-lint-ignore no-console
 const print = console.log;
