@@ -255,6 +255,7 @@ export class ThreadPool {
       },
       () => this.#tests.delete(id),
       streams.map((s) => s.send),
+      fds,
     );
     this.#tests.set(id, test);
     for (const [w, plans] of byWorker) {
@@ -542,6 +543,11 @@ export class ThreadUdpAccounting {
 /** One test's streams on the threads. */
 export class ThreadedTest {
   /** Per stream, in the order given to `start()`. */
+  /**
+   * The duplicate descriptor each stream's thread owns, by stream index:
+   * valid until the test is released (TCP_INFO may be read on it).
+   */
+  readonly fds: readonly number[];
   readonly counters: ThreadCounter[];
   /** Per stream: the UDP accounting its thread publishes (meaningful for UDP receivers). */
   readonly udp: ThreadUdpAccounting[];
@@ -574,6 +580,7 @@ export class ThreadedTest {
    * @param release tells one thread to release the test
    * @param forget drops the test from the pool
    * @param sending which streams send
+   * @param fds the duplicates, by stream index
    */
   constructor(
     shared: SharedArrayBuffer,
@@ -583,8 +590,10 @@ export class ThreadedTest {
     release: (w: PoolWorker) => void,
     forget: () => void,
     sending: boolean[],
+    fds: number[],
   ) {
     this.#sending = sending;
+    this.fds = fds;
     this.#big = new BigInt64Array(shared);
     this.#int = new Int32Array(shared);
     this.counters = Array.from(
