@@ -9,6 +9,8 @@
  */
 
 import assert from "node:assert/strict";
+import { threadedStreamCount } from "../../lib/dataplane/thread_pool.ts";
+import { nativeSockets } from "../../lib/net/native.ts";
 import {
   endSum,
   freePort,
@@ -33,42 +35,55 @@ type UdpSum = {
   "lost_packets"?: number;
 };
 
-interopTest(
-  "iperf3 -c -u -R -n 5M against our server ends although datagrams are lost",
-  async () => {
-    await withOurServer(async (server) => {
-      // A 16 KiB receive buffer at 1 Gbit/s drops most datagrams. iperf3's
-      // server sends until TEST_END and its client counts what arrives
-      // against -n, so ours must not stop at 5 MiB sent.
-      await using client = new Iperf3([
-        "-c",
-        LOOPBACK,
-        "-p",
-        String(server.port),
-        "-J",
-        "-u",
-        "-R",
-        "-n",
-        "5M",
-        "-b",
-        "1G",
-        "-w",
-        "16K",
-      ]);
-      const result = await client.wait(10_000);
-      assert.equal(result.code, 0, result.stderr);
-      const doc = parseIperf3Json(result);
-      const received = endSum(doc, "sum_received") as unknown as UdpSum;
-      assert.ok(received.bytes >= 5 * MIB, `received ${received.bytes}`);
-      assert.ok(
-        (received["lost_packets"] ?? 0) > 0,
-        "the case needs lost datagrams to mean anything",
-      );
-      await server.listeningFor(2);
-      assert.deepEqual(server.errors, []);
-    }, IN_PROCESS);
-  },
-);
+// Both data planes: the loops, and the threads where libc is there.
+for (
+  const plane of [
+    { name: "in-process loops", options: IN_PROCESS },
+    { name: "threads", options: {} },
+  ]
+) {
+  interopTest(
+    `iperf3 -c -u -R -n 5M against our server (${plane.name}) ends although datagrams are lost`,
+    async () => {
+      await withOurServer(async (server) => {
+        // A 16 KiB receive buffer at 1 Gbit/s drops most datagrams. iperf3's
+        // server sends until TEST_END and its client counts what arrives
+        // against -n, so ours must not stop at 5 MiB sent.
+        const before = threadedStreamCount();
+        await using client = new Iperf3([
+          "-c",
+          LOOPBACK,
+          "-p",
+          String(server.port),
+          "-J",
+          "-u",
+          "-R",
+          "-n",
+          "5M",
+          "-b",
+          "1G",
+          "-w",
+          "16K",
+        ]);
+        const result = await client.wait(10_000);
+        assert.equal(result.code, 0, result.stderr);
+        const doc = parseIperf3Json(result);
+        const received = endSum(doc, "sum_received") as unknown as UdpSum;
+        assert.ok(received.bytes >= 5 * MIB, `received ${received.bytes}`);
+        assert.ok(
+          (received["lost_packets"] ?? 0) > 0,
+          "the case needs lost datagrams to mean anything",
+        );
+        await server.listeningFor(2);
+        assert.deepEqual(server.errors, []);
+        const threaded = plane.options === IN_PROCESS || !nativeSockets()
+          ? 0
+          : 1;
+        assert.equal(threadedStreamCount() - before, threaded, "the plane");
+      }, plane.options);
+    },
+  );
+}
 
 interopTest(
   "our client -u -R -n 5M against iperf3 -s ends although datagrams are lost",
