@@ -37,3 +37,9 @@ export function sendsOn(
   const clientSends = p.bidirectional ? index < p.parallel : !p.reverse;
   return role === "client" ? clientSends : !clientSends;
 }
+
+/** Whether the local side only receives (iperf3 mode RECEIVER). */
+export function isReceiverOnly(params: TestParams, role: Role): boolean {
+  if (params.bidirectional) return false;
+  return role === "client" ? params.reverse : !params.reverse;
+}

@@ -1,0 +1,134 @@
+/**
+ * A test run's hand-over to the in-process loops of `lib/stream/`, which
+ * move the test when the threads do not: one task per data stream.
+ *
+ * @module
+ */
+
+import { ERROR_CODES } from "../errors.ts";
+import type { StreamConn } from "../net/conn.ts";
+import type { UdpAccounting } from "../stats/udp_accounting.ts";
+import { TransferBudget } from "../stats/counter.ts";
+import {
+  runUdpReceiver,
+  type UdpReceiveTarget,
+} from "../stream/udp_receiver.ts";
+import { runUdpSender } from "../stream/udp_sender.ts";
+import { runTcpReceiver } from "../stream/tcp_receiver.ts";
+import { runTcpSender } from "../stream/tcp_sender.ts";
+import type { RunState, Tracked } from "./_run_state.ts";
+import { endsAtMs } from "./_run_clock.ts";
+
+/** Options of {@linkcode startLoops}. */
+export interface LoopHandOverOptions {
+  /** Stops the senders after the write in flight. */
+  stop: AbortSignal;
+  /** Reports a stream's failure (the run ignores it once it stops). */
+  streamFailed: (t: Tracked, error: unknown, code: number) => void;
+}
+
+/** The loops' tasks; none rejects (a failure goes to `streamFailed`). */
+export interface LoopTasks {
+  /** Every stream's task, in creation order. */
+  tasks: Promise<void>[];
+  /** The sending streams' tasks (also in `tasks`). */
+  senders: Promise<void>[];
+}
+
+/**
+ * Starts counting and one loop per stream (a server's UDP receivers are
+ * fed by its hub's loop instead).
+ *
+ * @param run the run
+ * @param options the senders' stop signal, and where stream failures go
+ * @returns the tasks
+ */
+export function startLoops(
+  run: RunState,
+  options: LoopHandOverOptions,
+): LoopTasks {
+  const { stop, streamFailed } = options;
+  const { params, role } = run.options;
+  const { budget } = run;
+  const tasks: Promise<void>[] = [];
+  const senders: Promise<void>[] = [];
+  const block = makePayload(params.length, params.repeatingPayload);
+  // What TCP receivers read is counted and dropped, so a test's receiving
+  // streams share one buffer: -P 128 -l 1M holds 1 MiB, not 128.
+  let sink: Uint8Array | undefined;
+  for (const t of run.tracked) {
+    t.counter.counting = true;
+    const { conn, udp } = t.stream;
+    if (t.stream.sender) {
+      const sending = udp
+        ? runUdpSender(udp.socket, udp.peer, {
+          // Each UDP stream rewrites its own header in place.
+          datagram: block.slice(),
+          counter: t.counter,
+          // iperf3's server never checks -n/-k: it sends until TEST_END
+          // and the client counts what arrived against the limit, so a
+          // lost datagram must not leave the client short.
+          budget: role === "server" ? new TransferBudget(0, 0) : budget,
+          stop,
+          bitsPerSecond: params.bandwidth,
+          burst: params.burst,
+          pacingTimerUs: params.pacingTimer,
+          counters64: params.udpCounters64bit,
+          // iperf3 paces from `start_time_fixed`, set at TEST_START.
+          startMs: run.wallStartMs,
+          endsAtMs: endsAtMs(run),
+        })
+        : runTcpSender(conn as StreamConn, {
+          block,
+          counter: t.counter,
+          budget,
+          stop,
+          bitsPerSecond: params.bandwidth,
+        });
+      const task = sending.catch((error) =>
+        streamFailed(t, error, ERROR_CODES.IESTREAMWRITE)
+      );
+      senders.push(task);
+      tasks.push(task);
+    } else if (udp) {
+      const target: UdpReceiveTarget = {
+        peer: udp.peer,
+        counter: t.counter,
+        // The threads did not take the test: the loops account.
+        accounting: t.accounting as UdpAccounting,
+        budget,
+        counters64: params.udpCounters64bit,
+      };
+      if (udp.hub) {
+        // The server's shared port: its loop feeds this stream from now on.
+        udp.hub.unroute(udp.peer);
+        udp.hub.route(target);
+      } else {
+        const task = runUdpReceiver(udp.socket, { route: () => target })
+          .catch((error) => streamFailed(t, error, ERROR_CODES.IESTREAMREAD));
+        tasks.push(task);
+      }
+    } else {
+      sink ??= new Uint8Array(params.length);
+      const task = runTcpReceiver(conn as StreamConn, {
+        buffer: sink,
+        counter: t.counter,
+        budget,
+      }).catch((error) => streamFailed(t, error, ERROR_CODES.IESTREAMREAD));
+      tasks.push(task);
+    }
+  }
+  return { tasks, senders };
+}
+
+function makePayload(length: number, repeating: boolean): Uint8Array {
+  const block = new Uint8Array(length);
+  if (repeating) {
+    for (let i = 0; i < length; i++) block[i] = 0x30 + i % 10;
+  } else {
+    for (let i = 0; i < length; i += 65536) {
+      crypto.getRandomValues(block.subarray(i, Math.min(length, i + 65536)));
+    }
+  }
+  return block;
+}
