@@ -25,6 +25,15 @@ const MIB = 1 << 20;
 /** The in-process loops on the server too, not the data-plane threads. */
 const IN_PROCESS = { dataThreads: 0 };
 
+/**
+ * The 6th datagram of a second is due a fraction of a millisecond before
+ * the receiver's end, so a run can miss it by chance (iperf3 too). A case
+ * passes after CLEAN_RUNS runs that count all 6, and fails if
+ * MAX_RUNS runs do not give that many.
+ */
+const CLEAN_RUNS = 2;
+const MAX_RUNS = 6;
+
 /** Runs one client test, aborted (and so failed) after `limitMs`. */
 function runBounded(
   port: number,
@@ -112,7 +121,10 @@ Deno.test("runClientSession() --bidir -n ends when one direction has moved the l
 
 Deno.test("runClientSession() -u -t 1 ends at 1.00 s, not when the sender wakes for its next datagram", async () => {
   await withServer(async (server) => {
-    // 40000-byte datagrams at 1 Mbit/s: one every 320 ms, the fifth due at 1.28 s.
+    // 40000-byte datagrams at 1 Mbit/s: one every 320 ms, the fifth due at
+    // 1.28 s. A test that waits for the sender to wake ends 0.28 s late;
+    // the bounds leave 50 ms (80 ms for the server, which learns of the end
+    // over the control connection) for a loaded machine, far below that.
     const outcome = await runBounded(
       server.port,
       udp({ time: 1, length: 40000, bandwidth: 1_000_000 }),
@@ -120,12 +132,12 @@ Deno.test("runClientSession() -u -t 1 ends at 1.00 s, not when the sender wakes 
     );
     const ends = (s: TestSummary) => [s.endTime, s.senderTime];
     assert.ok(
-      ends(outcome.summary).every((t) => t >= 1 && t < 1.02),
+      ends(outcome.summary).every((t) => t >= 1 && t < 1.05),
       `client: ${ends(outcome.summary)}`,
     );
     await waitForEvents(server, "summary", 1);
     const serverSummary = summaries(server.events)[0] as TestSummary;
-    assert.ok(serverSummary.endTime < 1.03, `server: ${serverSummary.endTime}`);
+    assert.ok(serverSummary.endTime < 1.08, `server: ${serverSummary.endTime}`);
   }, IN_PROCESS);
 });
 
@@ -137,8 +149,10 @@ Deno.test("runClientSession() -u [-R] -t 1 -b 58400 -l 1460: the receiver counts
       await t.step(reverse ? "-R" : "client sends", async () => {
         // The 6th is due a fraction of a millisecond before the receiver's
         // end, for iperf3 too (3.21 against itself: 8 runs in 9 count 6).
+        // Every run is checked; CLEAN_RUNS that count 6 of MAX_RUNS at most.
         const runs: string[] = [];
-        for (let run = 0; run < 3; run++) {
+        const clean = () => runs.filter((r) => r === "6/6 lost 0").length;
+        while (clean() < CLEAN_RUNS && runs.length < MAX_RUNS) {
           const outcome = await runBounded(
             server.port,
             udp({ time: 1, bandwidth: 58400, reverse }),
@@ -149,10 +163,7 @@ Deno.test("runClientSession() -u [-R] -t 1 -b 58400 -l 1460: the receiver counts
             `${s?.udp?.receiverPackets}/${s?.udp?.senderPackets} lost ${s?.udp?.lost}`,
           );
         }
-        assert.ok(
-          runs.filter((r) => r === "6/6 lost 0").length >= 2,
-          runs.join(", "),
-        );
+        assert.ok(clean() >= CLEAN_RUNS, runs.join(", "));
       });
     }
     assert.equal(server.errors.length, 0, String(server.errors[0]));
@@ -197,20 +208,29 @@ Deno.test("runClientSession() -u: each side's results carry omitted_packets and 
 Deno.test("serve() --server-bitrate-limit 50M/1 stops a faster test after 1 s, as iperf3 3.21", async () => {
   await withServer(async (server) => {
     // iperf_check_total_rate: from the first stats interval on, the rate of
-    // the last round(window / interval) intervals is checked.
-    const started = performance.now();
+    // the last round(window / interval) intervals is checked. Timed from
+    // TEST_START (our client's "start" event), not from the connect, so a
+    // slow set-up does not count: the first check is due at 1 s, and a
+    // server that waits for a second window (the bug) stops it at 2 s.
+    let started = Infinity;
     await assert.rejects(
       runBounded(
         server.port,
         // Unlimited TCP on loopback: far above 50 Mbit/s.
         tcpParams({ time: 5 }),
         10_000,
+        {
+          emit: (event) => {
+            if (event.kind === "start") started = performance.now();
+          },
+        },
       ),
       (error: unknown) =>
         error instanceof ServerError && error.code === ERROR_CODES.IETOTALRATE,
     );
+    assert.ok(started < Infinity, "the test never started");
     const tookMs = performance.now() - started;
-    assert.ok(tookMs > 900 && tookMs < 1600, `stopped after ${tookMs} ms`);
+    assert.ok(tookMs > 900 && tookMs < 1800, `stopped after ${tookMs} ms`);
   }, {
     ...IN_PROCESS,
     interval: 1,

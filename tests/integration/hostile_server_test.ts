@@ -34,7 +34,12 @@ import {
   nestedFrame,
   withCookie,
 } from "../_support/raw_peer.ts";
-import { tcpParams, type TestServer, withServer } from "../_support/server.ts";
+import {
+  tcpParams,
+  type TestServer,
+  waitForEvents,
+  withServer,
+} from "../_support/server.ts";
 
 // The server tried as an attacker would: resets, handshakes that stop at
 // every step (they must hold no test slot), floods from one address, results
@@ -160,7 +165,10 @@ Deno.test("serve() answers ACCESS_DENIED to a test whose streams connect while e
         interval: 0,
         params: tcpParams({ time: 1 }),
       });
-      await new Promise((r) => setTimeout(r, 300));
+      running.catch(() => {});
+      // B holds the slot once its test has started on the server (however
+      // long a busy machine takes), and for the 1 s it runs.
+      await waitForEvents(server, "start", 1);
       // A's stream arrives: its set-up is done, but no slot is free.
       await writeAll(data, encodeCookie(cookie));
       assert.equal(await readState(conn), STATES.ACCESS_DENIED);

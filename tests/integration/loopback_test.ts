@@ -8,6 +8,7 @@ import {
 import type { SessionEvent } from "../../lib/events.ts";
 import { runClientSession } from "../../lib/session/client.ts";
 import type { TestSummary } from "../../lib/stats/summary.ts";
+import { withinAttempts } from "../_support/retry.ts";
 import { tcpParams, waitForEvents, withServer } from "../_support/server.ts";
 
 function serverSummaries(events: SessionEvent[]): TestSummary[] {
@@ -118,67 +119,75 @@ Deno.test("serve() with --max-tests 1 answers ACCESS_DENIED to a second client, 
 });
 
 Deno.test("serve() runs tests side by side, TCP and UDP, each with its own figures", async () => {
-  await withServer(async (server) => {
-    // The TCP tests are paced: unpaced, their data-plane threads take both
-    // cores of a small machine, and the UDP tests (on the event loop) lose
-    // datagrams for want of CPU, not because of cross-talk.
-    const clients = [
-      tcpParams({ time: 1, bandwidth: 1_000_000_000 }),
-      tcpParams({
-        time: 1,
-        reverse: true,
-        parallel: 2,
-        bandwidth: 500_000_000,
-      }),
-      tcpParams({
-        protocol: "udp",
-        length: 1460,
-        bandwidth: 20_000_000,
-        time: 1,
-      }),
-      tcpParams({
-        protocol: "udp",
-        length: 1200,
-        bandwidth: 10_000_000,
-        time: 1,
-        reverse: true,
-      }),
-      tcpParams({
-        protocol: "udp",
-        length: 1000,
-        bandwidth: 5_000_000,
-        time: 1,
-        parallel: 2,
-      }),
-    ].map((params) =>
-      runClientSession({
-        host: "127.0.0.1",
-        port: server.port,
-        interval: 0,
-        params,
-      })
-    );
-    const outcomes = await Promise.all(clients);
-    assert.equal(server.errors.length, 0, String(server.errors[0]));
-    for (const outcome of outcomes) {
-      const streams = outcome.summary.streams;
-      assert.ok(streams.length >= 1);
-      for (const s of streams) {
-        assert.ok(
-          s.bytesReceived > 0 && s.bytesReceived <= s.bytesSent,
-          JSON.stringify(s),
-        );
-        if (s.udp) {
-          // No cross-talk: each UDP stream saw only its own sequence numbers.
-          assert.equal(s.udp.outOfOrder, 0);
+  // The TCP tests are paced: unpaced, their data-plane threads take both
+  // cores of a small machine, and the UDP tests (on the event loop) lose
+  // datagrams for want of CPU, not because of cross-talk. Paced, a busy
+  // machine can still make one run lose more than 1 %: every run is checked
+  // in full (cross-talk shows as datagrams out of order at once), and the
+  // loss bound gets at most 3 runs.
+  await withinAttempts(3, async () => {
+    const losses: string[] = [];
+    await withServer(async (server) => {
+      const clients = [
+        tcpParams({ time: 1, bandwidth: 1_000_000_000 }),
+        tcpParams({
+          time: 1,
+          reverse: true,
+          parallel: 2,
+          bandwidth: 500_000_000,
+        }),
+        tcpParams({
+          protocol: "udp",
+          length: 1460,
+          bandwidth: 20_000_000,
+          time: 1,
+        }),
+        tcpParams({
+          protocol: "udp",
+          length: 1200,
+          bandwidth: 10_000_000,
+          time: 1,
+          reverse: true,
+        }),
+        tcpParams({
+          protocol: "udp",
+          length: 1000,
+          bandwidth: 5_000_000,
+          time: 1,
+          parallel: 2,
+        }),
+      ].map((params) =>
+        runClientSession({
+          host: "127.0.0.1",
+          port: server.port,
+          interval: 0,
+          params,
+        })
+      );
+      const outcomes = await Promise.all(clients);
+      assert.equal(server.errors.length, 0, String(server.errors[0]));
+      for (const outcome of outcomes) {
+        const streams = outcome.summary.streams;
+        assert.ok(streams.length >= 1);
+        for (const s of streams) {
           assert.ok(
-            s.udp.lost <= s.udp.senderPackets * 0.01,
-            JSON.stringify(s.udp),
+            s.bytesReceived > 0 && s.bytesReceived <= s.bytesSent,
+            JSON.stringify(s),
           );
+          if (s.udp) {
+            // No cross-talk: each UDP stream saw only its own sequence numbers.
+            assert.equal(s.udp.outOfOrder, 0);
+            if (s.udp.lost > s.udp.senderPackets * 0.01) {
+              losses.push(JSON.stringify(s.udp));
+            }
+          }
         }
       }
-    }
-    await waitForEvents(server, "ended", 5);
+      await waitForEvents(server, "ended", 5);
+    });
+    return losses.length > 0
+      ? `lost over 1 %: ${losses.join(", ")}`
+      : undefined;
   });
 });
 

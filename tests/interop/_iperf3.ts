@@ -505,33 +505,74 @@ export function iperf3ServerArgs(port: number): string[] {
   return ["-s", "-1", "-J", "-B", LOOPBACK, "-p", String(port)];
 }
 
+/** Something that may end: an {@linkcode Iperf3} process, or see {@linkcode endsWith}. */
+export interface Ending {
+  /** Whether it has ended. */
+  readonly exited: boolean;
+}
+
+/**
+ * Marks when `work` settles, e.g. a server `runCli` runs, so that
+ * {@linkcode runIperf3Client} stops retrying against a server that ended.
+ *
+ * @param work the running server
+ * @returns its `exited` flag
+ */
+export function endsWith(work: Promise<unknown>): Ending {
+  const state = { exited: false };
+  const mark = () => {
+    state.exited = true;
+  };
+  work.then(mark, mark);
+  return state;
+}
+
 /**
  * Runs `iperf3 -c 127.0.0.1 -p port -J ...flags` to completion and parses
  * its document (exit code 0, no `error`).
  *
+ * Given the `server`, a server just started, it retries while the
+ * connection is refused (bounded, and only while the server runs), as
+ * {@linkcode runOurClient} does: a refused connection never reaches the
+ * server, so even a `-1` server still has its one test.
+ *
  * @param port our server's port
  * @param flags the case's flags
+ * @param server the server, when it may not be listening yet
  * @returns the client's `-J` document
  */
 export async function runIperf3Client(
   port: number,
   flags: string[],
+  server?: Ending,
 ): Promise<Iperf3Json> {
-  await using client = new Iperf3([
-    "-c",
-    LOOPBACK,
-    "-p",
-    String(port),
-    "-J",
-    ...flags,
-  ]);
-  const result = await client.wait();
-  assert.equal(
-    result.code,
-    0,
-    `iperf3 client exit code\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
-  );
-  return parseIperf3Json(result);
+  for (let attempt = 1;; attempt++) {
+    await using client = new Iperf3([
+      "-c",
+      LOOPBACK,
+      "-p",
+      String(port),
+      "-J",
+      ...flags,
+    ]);
+    const result = await client.wait();
+    // iperf3 -J puts it in the document's "error" (and 3.12 exits 0).
+    const refused = (result.stdout + result.stderr).includes(
+      "Connection refused",
+    );
+    if (
+      server && refused && attempt < CONNECT_ATTEMPTS && !server.exited
+    ) {
+      await sleep(CONNECT_RETRY_MS);
+      continue;
+    }
+    assert.equal(
+      result.code,
+      0,
+      `iperf3 client exit code\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+    );
+    return parseIperf3Json(result);
+  }
 }
 
 /** Our server, running in-process for one test function. */

@@ -92,6 +92,30 @@ async function ourClient(
   }
 }
 
+/**
+ * Waits until our server, run by `runCli`, has printed "Server listening on"
+ * (its listening socket is open), at most 5 s; fails if it ended first.
+ *
+ * @param served the running server
+ * @param output what it has printed so far
+ */
+async function untilListening(
+  served: Promise<number>,
+  output: () => string,
+): Promise<void> {
+  let ended = false;
+  served.then(() => ended = true, () => ended = true);
+  const deadline = performance.now() + 5000;
+  while (!output().includes("Server listening on")) {
+    assert.ok(!ended, `our server ended before it listened: ${output()}`);
+    assert.ok(
+      performance.now() < deadline,
+      `our server did not listen in 5 s: ${output()}`,
+    );
+    await sleep(10);
+  }
+}
+
 async function iperf3Client(
   port: number,
   keys: Keys,
@@ -178,7 +202,8 @@ interopTest(
         "--authorized-users-path",
         keys.users,
       ], { stdout: (t) => stdout += t, stderr: (t) => stderr += t });
-      await sleep(200);
+      // iperf3's client does not retry a refused connection.
+      await untilListening(served, () => stdout + stderr);
       const wrong = await iperf3Client(port, keys, "wrong");
       assert.equal(wrong.code, 1);
       assert.match(
@@ -205,6 +230,7 @@ interopTest(
     await withKeys(async (keys) => {
       const port = freePort();
       const controller = new AbortController();
+      let serverOut = "";
       let serverErr = "";
       const served = runCli([
         "-s",
@@ -217,12 +243,13 @@ interopTest(
         "--authorized-users-path",
         keys.users,
       ], {
-        stdout: () => {},
+        stdout: (t) => serverOut += t,
         stderr: (t) => serverErr += t,
         signal: controller.signal,
       });
       try {
-        await sleep(200);
+        // The clients below, but the first, do not retry a refused connection.
+        await untilListening(served, () => serverOut + serverErr);
         const good = await ourClient(port, keys, "rossi");
         assert.equal(good.code, 0, good.stderr);
         await Deno.writeTextFile(`${keys.dir}/other.csv`, "luigi,0000\n");

@@ -171,9 +171,14 @@ function assertCompleted(flags: string[], doc: Iperf3Json): void {
 }
 
 /**
- * `assertCompleted`, and figures a loopback test should reach: TCP delivers
- * at least half of what was sent within the test time; UDP at -b 10M is
- * paced near 10 Mbit/s and loses under 5 %.
+ * `assertCompleted`, and figures a loopback test should reach even with 8
+ * tests and the hostile connections on 2 cores: TCP delivers at least half
+ * of what was sent within the test time (the sender is ahead only by what
+ * the socket buffers hold, a few MB, so only a receiver starved to that
+ * little fails); UDP at -b 10M is sent at 5 to 13 Mbit/s and loses under
+ * 20 %. A server that serialises its tests or starves some (the bug below:
+ * 40-70 % UDP loss) fails these; a busy CI machine's late timers and
+ * short stalls do not.
  */
 function assertPlausible(flags: string[], doc: Iperf3Json): void {
   assertCompleted(flags, doc);
@@ -182,11 +187,11 @@ function assertPlausible(flags: string[], doc: Iperf3Json): void {
   if (flags.includes("-u")) {
     const udp = received as unknown as Record<string, number>;
     assert.ok(
-      (udp["lost_percent"] ?? 100) < 5,
+      (udp["lost_percent"] ?? 100) < 20,
       `${what(flags, doc)}: lost ${udp["lost_percent"]}%`,
     );
     assert.ok(
-      sent.bits_per_second > 7e6 && sent.bits_per_second < 13e6,
+      sent.bits_per_second >= 5e6 && sent.bits_per_second < 13e6,
       `${what(flags, doc)}: sent at ${sent.bits_per_second} bit/s`,
     );
   } else {
@@ -278,8 +283,8 @@ interopTest(
       await t.step("8 iperf3 clients at the same time complete", async () => {
         await siege.press();
         const cases = [...MIXED, ...MIXED];
-        // Only completion here; the figures are checked by the ignored test
-        // below (UDP loss under this load is a known server problem).
+        // Only completion here; the figures of 8 clients at once are checked
+        // by the next test, on a fresh server.
         await runTogether(server.port, cases, assertCompleted);
         await siege.ran(cases.length);
       });

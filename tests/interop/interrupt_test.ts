@@ -149,11 +149,19 @@ interopTest(
       "-p",
       String(port),
     ]);
+    const events: SessionEvent[] = [];
     const first = startWhenListening(() =>
-      runClientSession(clientConfig(port, ["-t", "2"]))
+      runClientSession(clientConfig(port, ["-t", "2"]), {
+        emit: (e) => events.push(e),
+      })
     );
     first.catch(() => {});
-    await sleep(700);
+    // Busy once the first test has started (TEST_START), however long the
+    // machine takes to get there; it then runs for 2 s more.
+    for (let i = 0; i < 500 && !events.some((e) => e.kind === "start"); i++) {
+      await sleep(10);
+    }
+    assert.ok(events.some((e) => e.kind === "start"), "the first test started");
     await assert.rejects(
       runClientSession(clientConfig(port, ["-t", "1"])),
       (error: unknown) =>

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { runCli } from "../../lib/cli/run.ts";
 import { nativeSockets } from "../../lib/net/native.ts";
 import {
+  endsWith,
   freePort,
   interopTest,
   Iperf3,
@@ -19,7 +20,6 @@ import {
   LOOPBACK,
   runIperf3Client,
   runOurCliClient,
-  sleep,
 } from "./_iperf3.ts";
 
 /**
@@ -122,11 +122,11 @@ interopTest(
   async (t) => {
     for (const [name, flags] of CASES) {
       await t.step(name, async () => {
-        // iperf3's own client against an iperf3 server ...
+        // iperf3's own client against an iperf3 server (retried while the
+        // server, just started, refuses the connection) ...
         const port1 = freePort();
         await using server1 = new Iperf3(iperf3ServerArgs(port1));
-        await sleep(150);
-        const theirs = await runIperf3Client(port1, flags);
+        const theirs = await runIperf3Client(port1, flags, server1);
         // ... and ours against another.
         const port2 = freePort();
         await using server2 = new Iperf3(iperf3ServerArgs(port2));
@@ -158,8 +158,8 @@ interopTest(
       await t.step(name, async () => {
         const port1 = freePort();
         await using server1 = new Iperf3(iperf3ServerArgs(port1));
-        await sleep(150);
-        await runIperf3Client(port1, flags);
+        // Retried while the servers, just started, refuse the connection.
+        await runIperf3Client(port1, flags, server1);
         const theirs = JSON.parse((await server1.wait()).stdout);
 
         const port2 = freePort();
@@ -176,8 +176,7 @@ interopTest(
           stdout: (text) => stdout += text,
           stderr: (text) => stdout += text,
         });
-        await sleep(150);
-        await runIperf3Client(port2, flags);
+        await runIperf3Client(port2, flags, endsWith(served));
         assert.equal(await served, 0);
         const ours = JSON.parse(stdout);
         assertSameShape(theirs, ours, `server ${name}`);
@@ -206,8 +205,12 @@ async function againstOurCliServer(
     stdout: (text) => ourOutput += text,
     stderr: (text) => ourOutput += text,
   });
-  await sleep(150);
-  const theirs = await runIperf3Client(port, flags) as unknown as Record<
+  // Retried while our server, just started, refuses the connection.
+  const theirs = await runIperf3Client(
+    port,
+    flags,
+    endsWith(served),
+  ) as unknown as Record<
     string,
     unknown
   >;

@@ -114,14 +114,28 @@ async function impair(): Promise<void> {
   );
 }
 
-/** Runs a one-off `iperf3 -s -J` in the namespace around `client`, and returns both documents. */
+/**
+ * Runs a one-off `iperf3 -s -J` in the namespace around `client`, and
+ * returns both documents. `client` returns what the client printed; while
+ * that says "Connection refused" (the server, just started, is not
+ * listening yet) it runs again, every 25 ms for up to 5 s while the server
+ * runs: a refused connection never reaches iperf3, so `-1` still has its
+ * one test.
+ */
 async function withIperf3Server(
   client: () => Promise<string>,
 ): Promise<{ server: Doc; client: string }> {
   let clientOut = "";
   const output = await path.iperf3(["-s", "-1", "-J"], async (done) => {
-    await sleep(300);
-    clientOut = await client();
+    let ended = false;
+    done.then(() => ended = true, () => ended = true);
+    const deadline = performance.now() + 5000;
+    for (;;) {
+      clientOut = await client();
+      const refused = clientOut.includes("Connection refused");
+      if (!refused || ended || performance.now() > deadline) break;
+      await sleep(25);
+    }
     await done;
   });
   return {
@@ -140,7 +154,7 @@ async function iperf3ThenOurs(
   const run = { code: -1, stdout: "", stderr: "" };
   await withIperf3Server(async () => {
     Object.assign(run, await ourClient(flags));
-    return run.stdout;
+    return run.stdout + run.stderr;
   });
   assert.equal(run.code, 0, run.stdout + run.stderr);
   return { theirs, ours: JSON.parse(run.stdout) };
@@ -298,7 +312,7 @@ Deno.test({
         const run = { code: -1, stdout: "", stderr: "" };
         await withIperf3Server(async () => {
           Object.assign(run, await ourClient(["-t", "1", "--dscp", "af11"]));
-          return run.stdout;
+          return run.stdout + run.stderr;
         });
         assert.equal(run.code, 0, run.stdout + run.stderr);
         const marked = (await af11Count()) - before;
@@ -327,7 +341,7 @@ Deno.test({
           const df = { code: -1, stdout: "", stderr: "" };
           await withIperf3Server(async () => {
             Object.assign(df, await ourClient([...flags, "--dont-fragment"]));
-            return df.stdout;
+            return df.stdout + df.stderr;
           }).catch(() => {});
           assert.equal(df.code, 1, df.stdout + df.stderr);
           assert.match(
@@ -338,7 +352,7 @@ Deno.test({
           const plain = { code: -1, stdout: "", stderr: "" };
           await withIperf3Server(async () => {
             Object.assign(plain, await ourClient(flags));
-            return plain.stdout;
+            return plain.stdout + plain.stderr;
           });
           assert.equal(plain.code, 0, plain.stderr);
           assert.match(

@@ -28,6 +28,15 @@ const MIB = 1 << 20;
 /** How many times a case that needs lost datagrams runs to see some. */
 const LOSSY_ATTEMPTS = 5;
 
+/**
+ * A run that must count all 6 datagrams of a second can miss the 6th by
+ * chance (iperf3 against itself counts 6 in about 8 runs of 9): the case
+ * passes after CLEAN_RUNS runs that count 6, and fails if MAX_RUNS runs do
+ * not give that many.
+ */
+const CLEAN_RUNS = 2;
+const MAX_RUNS = 6;
+
 /** The in-process loops move the server's UDP streams. */
 const IN_PROCESS = { dataThreads: 0 };
 
@@ -139,10 +148,11 @@ interopTest(
 );
 
 interopTest(
-  "our client -u -t 2 -b 10M against iperf3 -s ends at 2.00 s, as iperf3's",
+  "our client -u -t 2 -b 1M -l 40000 against iperf3 -s ends at 2.00 s, as iperf3's",
   async () => {
-    // 32 KiB datagrams at 10 Mbit/s are 26 ms apart: the test's end must not
-    // wait for the sender's next one.
+    // 40000-byte datagrams at 1 Mbit/s are 320 ms apart, the one after the
+    // end due at 2.24 s: the test's end must not wait for the sender's next
+    // one. The bounds leave 50 ms for a loaded machine, far below that.
     const port = freePort();
     await using server = new Iperf3(iperf3ServerArgs(port));
     const ours = await runOurClient([
@@ -156,13 +166,13 @@ interopTest(
       "-t",
       "2",
       "-b",
-      "10M",
+      "1M",
       "-l",
-      "32K",
+      "40000",
     ], server);
     const { senderTime, receiverTime } = ours.summary;
-    assert.ok(senderTime >= 2 && senderTime < 2.01, `sender ${senderTime}`);
-    assert.ok(receiverTime < 2.01, `receiver ${receiverTime}`);
+    assert.ok(senderTime >= 2 && senderTime < 2.05, `sender ${senderTime}`);
+    assert.ok(receiverTime < 2.05, `receiver ${receiverTime}`);
     await server.wait();
   },
 );
@@ -172,10 +182,12 @@ interopTest(
   async () => {
     // 5 a second from TEST_START: at 0, 0.2, ..., 0.8 s and the 6th just
     // after 1 s, a moment before iperf3's client ends the test. iperf3
-    // against itself counts 6 in most runs (both 3.12 and 3.21).
+    // against itself counts 6 in most runs (both 3.12 and 3.21). Every run
+    // is checked; CLEAN_RUNS that count 6 of MAX_RUNS at most.
     await withOurServer(async (server) => {
       const runs: string[] = [];
-      for (let run = 1; run <= 3; run++) {
+      const clean = () => runs.filter((r) => r === "6/6 lost 0").length;
+      while (clean() < CLEAN_RUNS && runs.length < MAX_RUNS) {
         await using client = new Iperf3([
           "-c",
           LOOPBACK,
@@ -199,12 +211,9 @@ interopTest(
             received["lost_packets"]
           }`,
         );
-        await server.listeningFor(run + 1);
+        await server.listeningFor(runs.length + 1);
       }
-      assert.ok(
-        runs.filter((r) => r === "6/6 lost 0").length >= 2,
-        runs.join(", "),
-      );
+      assert.ok(clean() >= CLEAN_RUNS, runs.join(", "));
     }, IN_PROCESS);
   },
 );

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { threadedStreamCount } from "../../lib/dataplane/thread_pool.ts";
 import { nativeSockets } from "../../lib/net/native.ts";
 import type { TestSummary } from "../../lib/stats/summary.ts";
+import { withinAttempts } from "../_support/retry.ts";
 import {
   freePort,
   interopTest,
@@ -26,6 +27,24 @@ import {
 } from "./_iperf3.ts";
 
 const LENGTH = 1460;
+
+/**
+ * Runs of a case, at most, until its loss is within {@linkcode tooLossy}'s
+ * bound: a loaded machine can make a loopback receiver drop datagrams by
+ * chance. What both sides counted must agree on every run.
+ */
+const LOSS_ATTEMPTS = 3;
+
+/** What is off the bound, or `undefined` when at most 2 % of `packets` was lost. */
+function tooLossy(
+  what: string,
+  lost: number,
+  packets: number,
+): string | undefined {
+  return lost <= packets * 0.02
+    ? undefined
+    : `${what}: lost ${lost} of ${packets}`;
+}
 
 const CASES: [string, string[]][] = [
   ["-u", ["-u", "-b", "50M", "-t", "1"]],
@@ -71,12 +90,16 @@ function ours(summary: TestSummary, sender: boolean) {
   };
 }
 
-/** Both sides saw the same datagrams of one direction. */
+/**
+ * Both sides saw the same datagrams of one direction.
+ *
+ * @returns the loss, if over its bound (see {@linkcode tooLossy})
+ */
 function sameDirection(
   receiver: { bytes: number; packets: number; lost: number },
   told: { bytes: number; packets: number; lost: number },
   what: string,
-): void {
+): string | undefined {
   assert.deepEqual(told, receiver, what);
   // Loopback: whatever is not lost arrived once.
   assert.equal(
@@ -85,7 +108,7 @@ function sameDirection(
     `${what}: bytes against datagrams`,
   );
   assert.ok(receiver.packets > 0, `${what}: datagrams arrived`);
-  assert.ok(receiver.lost <= receiver.packets * 0.02, `${what}: loss`);
+  return tooLossy(what, receiver.lost, receiver.packets);
 }
 
 const threadsAvailable = nativeSockets() !== undefined;
@@ -97,63 +120,68 @@ for (const [plane, dataThreads] of PLANES) {
     `our UDP client on ${plane} against iperf3 -s: both sides count alike`,
     async (t) => {
       for (const [name, flags] of CASES) {
-        await t.step(name, async () => {
-          const port = freePort();
-          await using server = new Iperf3(iperf3ServerArgs(port));
-          const before = threadedStreamCount();
-          const run = await runOurClient([
-            "-c",
-            LOOPBACK,
-            "-p",
-            String(port),
-            "-l",
-            String(LENGTH),
-            ...flags,
-            ...planeFlags,
-          ], server);
-          const theirs = parseIperf3Json(await server.wait());
-          assert.equal(
-            threadedStreamCount() - before,
-            dataThreads === 0 ? 0 : run.summary.streams.length,
-            "our streams on the threads",
-          );
-          const sending = ours(run.summary, true);
-          const receiving = ours(run.summary, false);
-          if (sending.streams > 0) {
-            // iperf3 received; its figures came to us in the exchange.
-            const got = sum(theirs, "sum_received");
-            sameDirection(
-              {
-                bytes: got["bytes"] ?? -1,
-                packets: got["packets"] ?? -1,
-                lost: got["lost_packets"] ?? -1,
-              },
-              {
-                bytes: sending.bytesReceived,
-                packets: sending.receiverPackets,
-                lost: sending.lost,
-              },
-              "client to server",
-            );
-          }
-          if (receiving.streams > 0) {
-            // We received what iperf3 says it sent (its count came to us).
-            const sent = sum(
-              theirs,
-              flags.includes("--bidir") ? "sum_sent_bidir_reverse" : "sum_sent",
-            );
-            assert.equal(receiving.bytesSent, sent["bytes"]);
+        await t.step(name, () =>
+          withinAttempts(LOSS_ATTEMPTS, async () => {
+            const port = freePort();
+            await using server = new Iperf3(iperf3ServerArgs(port));
+            const before = threadedStreamCount();
+            const run = await runOurClient([
+              "-c",
+              LOOPBACK,
+              "-p",
+              String(port),
+              "-l",
+              String(LENGTH),
+              ...flags,
+              ...planeFlags,
+            ], server);
+            const theirs = parseIperf3Json(await server.wait());
             assert.equal(
-              receiving.bytesReceived,
-              (receiving.receiverPackets - receiving.lost) * LENGTH,
+              threadedStreamCount() - before,
+              dataThreads === 0 ? 0 : run.summary.streams.length,
+              "our streams on the threads",
             );
-            assert.ok(receiving.receiverPackets > 0);
-            assert.ok(
-              receiving.receiverPackets <= receiving.senderPackets,
-              "no more than was sent",
-            );
-          }
-        });
+            const sending = ours(run.summary, true);
+            const receiving = ours(run.summary, false);
+            let loss: string | undefined;
+            if (sending.streams > 0) {
+              // iperf3 received; its figures came to us in the exchange.
+              const got = sum(theirs, "sum_received");
+              loss = sameDirection(
+                {
+                  bytes: got["bytes"] ?? -1,
+                  packets: got["packets"] ?? -1,
+                  lost: got["lost_packets"] ?? -1,
+                },
+                {
+                  bytes: sending.bytesReceived,
+                  packets: sending.receiverPackets,
+                  lost: sending.lost,
+                },
+                "client to server",
+              );
+            }
+            if (receiving.streams > 0) {
+              // We received what iperf3 says it sent (its count came to us).
+              const sent = sum(
+                theirs,
+                flags.includes("--bidir")
+                  ? "sum_sent_bidir_reverse"
+                  : "sum_sent",
+              );
+              assert.equal(receiving.bytesSent, sent["bytes"]);
+              assert.equal(
+                receiving.bytesReceived,
+                (receiving.receiverPackets - receiving.lost) * LENGTH,
+              );
+              assert.ok(receiving.receiverPackets > 0);
+              assert.ok(
+                receiving.receiverPackets <= receiving.senderPackets,
+                "no more than was sent",
+              );
+            }
+            return loss;
+          }));
       }
     },
     { ignore: dataThreads === undefined && !threadsAvailable },
@@ -165,58 +193,63 @@ for (const [plane, dataThreads] of PLANES) {
       await withOurServer(async (server) => {
         let tests = 0;
         for (const [name, flags] of CASES) {
-          await t.step(name, async () => {
-            const before = threadedStreamCount();
-            const theirs = await runIperf3Client(server.port, [
-              "-l",
-              String(LENGTH),
-              ...flags,
-            ]);
-            tests++;
-            await server.listeningFor(tests + 1);
-            assert.deepEqual(server.errors.map(String), []);
-            const summary = server.summaries[tests - 1] as TestSummary;
-            assert.equal(
-              threadedStreamCount() - before,
-              dataThreads === 0 ? 0 : summary.streams.length,
-              "our streams on the threads",
-            );
-            const receiving = ours(summary, false);
-            const sending = ours(summary, true);
-            if (receiving.streams > 0) {
-              // We received; iperf3 printed our figures from the exchange.
-              const told = sum(theirs, "sum_received");
-              sameDirection(
-                {
-                  bytes: receiving.bytesReceived,
-                  packets: receiving.receiverPackets,
-                  lost: receiving.lost,
-                },
-                {
-                  bytes: told["bytes"] ?? -1,
-                  packets: told["packets"] ?? -1,
-                  lost: told["lost_packets"] ?? -1,
-                },
-                "client to server",
+          await t.step(name, () =>
+            withinAttempts(LOSS_ATTEMPTS, async () => {
+              const before = threadedStreamCount();
+              const theirs = await runIperf3Client(server.port, [
+                "-l",
+                String(LENGTH),
+                ...flags,
+              ]);
+              tests++;
+              await server.listeningFor(tests + 1);
+              assert.deepEqual(server.errors.map(String), []);
+              const summary = server.summaries[tests - 1] as TestSummary;
+              assert.equal(
+                threadedStreamCount() - before,
+                dataThreads === 0 ? 0 : summary.streams.length,
+                "our streams on the threads",
               );
-            }
-            if (sending.streams > 0) {
-              const bidir = flags.includes("--bidir");
-              const sent = sum(
-                theirs,
-                bidir ? "sum_sent_bidir_reverse" : "sum_sent",
-              );
-              assert.equal(sent["bytes"], sending.bytesSent);
-              const got = sum(
-                theirs,
-                bidir ? "sum_received_bidir_reverse" : "sum_received",
-              );
-              const packets = got["packets"] ?? 0;
-              const lost = got["lost_packets"] ?? 0;
-              assert.equal(got["bytes"], (packets - lost) * LENGTH);
-              assert.ok(packets > 0 && lost <= packets * 0.02);
-            }
-          });
+              const receiving = ours(summary, false);
+              const sending = ours(summary, true);
+              const losses: (string | undefined)[] = [];
+              if (receiving.streams > 0) {
+                // We received; iperf3 printed our figures from the exchange.
+                const told = sum(theirs, "sum_received");
+                losses.push(sameDirection(
+                  {
+                    bytes: receiving.bytesReceived,
+                    packets: receiving.receiverPackets,
+                    lost: receiving.lost,
+                  },
+                  {
+                    bytes: told["bytes"] ?? -1,
+                    packets: told["packets"] ?? -1,
+                    lost: told["lost_packets"] ?? -1,
+                  },
+                  "client to server",
+                ));
+              }
+              if (sending.streams > 0) {
+                const bidir = flags.includes("--bidir");
+                const sent = sum(
+                  theirs,
+                  bidir ? "sum_sent_bidir_reverse" : "sum_sent",
+                );
+                assert.equal(sent["bytes"], sending.bytesSent);
+                const got = sum(
+                  theirs,
+                  bidir ? "sum_received_bidir_reverse" : "sum_received",
+                );
+                const packets = got["packets"] ?? 0;
+                const lost = got["lost_packets"] ?? 0;
+                assert.equal(got["bytes"], (packets - lost) * LENGTH);
+                assert.ok(packets > 0, "server to client: datagrams arrived");
+                losses.push(tooLossy("server to client", lost, packets));
+              }
+              return losses.filter((l) => l !== undefined).join("; ") ||
+                undefined;
+            }));
         }
       }, dataThreads === undefined ? {} : { dataThreads });
     },
@@ -228,57 +261,81 @@ interopTest(
   "our client --gsro against iperf3 3.12 -s: the keys are ignored, the datagrams counted alike",
   async (t) => {
     for (const flags of [[], ["-R"]]) {
-      await t.step(["--gsro", ...flags].join(" "), async () => {
-        const port = freePort();
-        await using server = new Iperf3(iperf3ServerArgs(port));
-        const run = await runOurClient([
-          "-c",
-          LOOPBACK,
-          "-p",
-          String(port),
-          "-u",
-          "-b",
-          "200M",
-          "-t",
-          "1",
-          "-l",
-          String(LENGTH),
-          "--gsro",
-          ...flags,
-        ], server);
-        const theirs = parseIperf3Json(await server.wait());
-        const start = theirs.start as unknown as {
-          "test_start": Record<string, unknown>;
-        };
-        // 3.12 neither knows nor reports GSO.
-        assert.equal(start["test_start"]["gso"], undefined);
-        if (flags.includes("-R")) {
-          const receiving = ours(run.summary, false);
-          assert.equal(receiving.bytesSent, sum(theirs, "sum_sent")["bytes"]);
-          assert.equal(
-            receiving.bytesReceived,
-            (receiving.receiverPackets - receiving.lost) * LENGTH,
-          );
-        } else {
-          const sending = ours(run.summary, true);
-          const got = sum(theirs, "sum_received");
-          sameDirection(
-            {
-              bytes: got["bytes"] ?? -1,
-              packets: got["packets"] ?? -1,
-              lost: got["lost_packets"] ?? -1,
-            },
-            {
-              bytes: sending.bytesReceived,
-              packets: sending.receiverPackets,
-              lost: sending.lost,
-            },
-            "client to server",
-          );
-          // Everything we sent as GSO buffers arrived as datagrams.
-          assert.equal(got["packets"], sending.senderPackets);
-        }
-      });
+      await t.step(
+        ["--gsro", ...flags].join(" "),
+        () =>
+          withinAttempts(LOSS_ATTEMPTS, async () => {
+            const port = freePort();
+            await using server = new Iperf3(iperf3ServerArgs(port));
+            const run = await runOurClient([
+              "-c",
+              LOOPBACK,
+              "-p",
+              String(port),
+              "-u",
+              "-b",
+              "200M",
+              "-t",
+              "1",
+              "-l",
+              String(LENGTH),
+              "--gsro",
+              ...flags,
+            ], server);
+            const theirs = parseIperf3Json(await server.wait());
+            const start = theirs.start as unknown as {
+              "test_start": Record<string, unknown>;
+            };
+            // 3.12 neither knows nor reports GSO.
+            assert.equal(start["test_start"]["gso"], undefined);
+            if (flags.includes("-R")) {
+              const receiving = ours(run.summary, false);
+              assert.equal(
+                receiving.bytesSent,
+                sum(theirs, "sum_sent")["bytes"],
+              );
+              assert.equal(
+                receiving.bytesReceived,
+                (receiving.receiverPackets - receiving.lost) * LENGTH,
+              );
+              return undefined;
+            } else {
+              const sending = ours(run.summary, true);
+              const got = sum(theirs, "sum_received");
+              const loss = sameDirection(
+                {
+                  bytes: got["bytes"] ?? -1,
+                  packets: got["packets"] ?? -1,
+                  lost: got["lost_packets"] ?? -1,
+                },
+                {
+                  bytes: sending.bytesReceived,
+                  packets: sending.receiverPackets,
+                  lost: sending.lost,
+                },
+                "client to server",
+              );
+              // What we sent as GSO buffers arrived as datagrams, each numbered
+              // once: iperf3 counts up to the highest sequence number it saw,
+              // never above what we sent, and the datagrams that arrived
+              // ((packets - lost), checked against the bytes above) are all we
+              // sent but a loss within the bound. Lost ones at the very end are
+              // not counted by iperf3, so they are part of that bound too.
+              const packets = got["packets"] ?? -1;
+              const lost = got["lost_packets"] ?? -1;
+              assert.ok(
+                packets <= sending.senderPackets,
+                `iperf3 counted ${packets} of ${sending.senderPackets} sent`,
+              );
+              return loss ??
+                tooLossy(
+                  "client to server, to the last sent",
+                  sending.senderPackets - (packets - lost),
+                  sending.senderPackets,
+                );
+            }
+          }),
+      );
     }
   },
   { ignore: !threadsAvailable },
