@@ -148,6 +148,12 @@ interface Output {
   raw(text: string): void;
   /** An `iperf3: ...` error line (stderr, or the log file). */
   error(text: string): void;
+  /**
+   * A `warning: ...` line, always on stderr and never in the log file, as
+   * iperf3's `warning()` (k8s-netperf reads `--logfile` back as one JSON
+   * document); no timestamp or title prefix, as iperf3's.
+   */
+  warning(text: string): void;
   /** Closes the log file, if any. */
   close(): void;
   /** Why a write failed (then nothing more is written), if one did. */
@@ -204,6 +210,7 @@ function openOutput(
   };
   const out = guard(stdout, stdoutName);
   const err = guard(stderr, stderrName);
+  const warn = guard(io.stderr, "standard error");
   const title = client && config.title !== undefined
     ? `${config.title}:  `
     : "";
@@ -215,6 +222,7 @@ function openOutput(
     line: (text) => out(`${prefix()}${text}\n`),
     raw: (text) => out(text),
     error: (text) => err(`${prefix()}${text}\n`),
+    warning: (text) => warn(`warning: ${text}\n`),
     close,
     failure: () => failure,
   };
@@ -306,7 +314,7 @@ async function runClient(
     await runClientSession(client, {
       ...(signal ? { signal } : {}),
       emit: (event) => reporter.handle(event),
-      warn: (message) => output.error(`warning: ${message}`),
+      warn: (message) => output.warning(message),
       ...(config.output.debug
         ? { debug: (message) => output.line(message) }
         : {}),
@@ -434,7 +442,7 @@ async function runServer(
       oneOff: config.server.oneOff,
       maxTests: config.server.maxTests,
       keepAlive: config.server.keepAlive,
-      warn: (message) => output.error(`warning: ${message}`),
+      warn: (message) => output.warning(message),
       ...(config.server.keepAliveSettings
         ? { keepAliveSettings: config.server.keepAliveSettings }
         : {}),

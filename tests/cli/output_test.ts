@@ -238,6 +238,44 @@ Deno.test("runCli() --logfile appends all output, errors included, to the file",
   }
 });
 
+Deno.test("runCli() -J --logfile: warnings go to stderr, the log holds one JSON document (k8s-netperf)", async () => {
+  // k8s-netperf reads the log file back as one JSON value. A UDP block
+  // above the control connection's MSS (65483 on loopback) warns; iperf3's
+  // warning() writes to stderr, never to the log file.
+  const log = await Deno.makeTempFile({ prefix: "iperf-ts-log-" });
+  try {
+    await withServer(async (server) => {
+      const run = await cli([
+        "-c",
+        "127.0.0.1",
+        "-p",
+        String(server.port),
+        "-u",
+        "-l",
+        "65500",
+        "-b",
+        "10M",
+        "-t",
+        "1",
+        "-J",
+        "--logfile",
+        log,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "");
+      assert.match(
+        run.stderr,
+        /^warning: UDP block size 65500 exceeds TCP MSS \d+, may result in fragmentation \/ drops\n$/,
+      );
+      const doc = JSON.parse(await Deno.readTextFile(log));
+      assert.equal(doc.start.test_start.blksize, 65500);
+      assert.ok(doc.end.sum.bytes > 0);
+    });
+  } finally {
+    await Deno.remove(log);
+  }
+});
+
 Deno.test("runCli() -d traces the control protocol", async () => {
   await withServer(async (server) => {
     const run = await cli([
