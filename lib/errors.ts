@@ -248,6 +248,72 @@ export class AccessDeniedError extends IperfError {
   }
 }
 
+/**
+ * The `i_errno` values after which iperf3 prints `strerror(errno)`
+ * (`perr = 1` in 3.21's `iperf_strerror`). For the others the errno a peer
+ * sends is whatever its errno held, often stale: 3.21's server sends EBADF
+ * with IESETBUF2, and iperf3 prints only "socket buffer size not set
+ * correctly".
+ */
+const WITH_ERRNO: ReadonlySet<number> = new Set([
+  14,
+  17,
+  31,
+  32,
+  33,
+  36,
+  100,
+  101,
+  102,
+  103,
+  104,
+  105,
+  106,
+  107,
+  108,
+  111,
+  112,
+  113,
+  114,
+  115,
+  116,
+  117,
+  118,
+  122,
+  123,
+  124,
+  125,
+  126,
+  128,
+  129,
+  130,
+  132,
+  133,
+  135,
+  136,
+  137,
+  138,
+  140,
+  148,
+  150,
+  151,
+  152,
+  153,
+  155,
+  156,
+  157,
+  158,
+  160,
+  201,
+  202,
+  203,
+  204,
+  205,
+  206,
+  300,
+  301,
+]);
+
 /** The peer sent SERVER_ERROR with iperf3's `i_errno` and, usually, `errno`. */
 export class ServerError extends IperfError {
   /** The OS errno the server sent, if it sent one. */
@@ -260,7 +326,10 @@ export class ServerError extends IperfError {
    * @param errno the `errno` the server sent, if any
    */
   constructor(code: number, errno?: number) {
-    super(code, errno ? { detail: strerror(errno) } : {});
+    super(
+      code,
+      errno && WITH_ERRNO.has(code) ? { detail: strerror(errno) } : {},
+    );
     this.name = "ServerError";
     this.errno = errno;
   }
@@ -333,6 +402,7 @@ const STRERROR: Readonly<Record<number, string>> = {
   99: "Cannot assign requested address",
   101: "Network is unreachable",
   104: "Connection reset by peer",
+  105: "No buffer space available",
   110: "Connection timed out",
   111: "Connection refused",
   113: "No route to host",
