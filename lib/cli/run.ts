@@ -253,6 +253,11 @@ function makeReporter(
       version,
       systemInfo: info,
       buffers: tcpBufferDefaults(),
+      interval: config.role === "client"
+        ? config.client.interval
+        : config.role === "server"
+        ? config.server.interval
+        : 1,
     });
     return {
       handle: (event) => json.handle(event),

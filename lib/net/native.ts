@@ -95,6 +95,8 @@ export interface TcpInfo {
   sndCwnd: number;
   /** `tcpi_snd_wnd`: the peer's advertised window in bytes (0 on kernels before 5.4). */
   sndWnd: number;
+  /** `tcpi_reord_seen`: reordering events seen (0 on kernels before 4.19); iperf3 3.21's `reorder`. */
+  reordSeen: number;
   /** `tcpi_rtt`: smoothed round-trip time in microseconds. */
   rtt: number;
   /** `tcpi_rttvar`: round-trip time variation in microseconds. */
@@ -614,6 +616,7 @@ export class NativeSockets {
       totalRetrans: u32(100),
       sndCwnd: u32(80) * sndMss,
       sndWnd: u32(228),
+      reordSeen: u32(220),
       rtt: u32(68),
       rttvar: u32(72),
       pmtu: u32(60),

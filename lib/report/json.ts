@@ -32,6 +32,8 @@ export interface JsonReporterOptions {
   buffers?: BufferDefaults | undefined;
   /** Called with each `intervals[]` element as it is built. */
   onInterval?: (interval: JsonObject) => void;
+  /** The report interval in seconds (`-i`; `start.test_start.interval`), 1 when absent. */
+  interval?: number;
 }
 
 /** Builds one `-J` document per test from session events. */
@@ -114,6 +116,11 @@ export class JsonReporter {
           tos: p.tos,
           "target_bitrate": p.bandwidth,
           bidir: p.bidirectional ? 1 : 0,
+          // iperf3 3.21's: fair-queue pacing, the report interval, UDP GSO/GRO.
+          fqrate: 0,
+          interval: this.#options.interval ?? 1,
+          gso: p.gso ? 1 : 0,
+          gro: p.gro ? 1 : 0,
         };
         this.#emitLine("start", this.#start);
         break;
@@ -235,6 +242,7 @@ export class JsonReporter {
       else start["tcp_mss_default"] = controlMss;
     }
     start["target_bitrate"] = p.bandwidth;
+    start["fq_rate"] = 0;
     if (p.title !== undefined) this.#doc()["title"] = p.title;
     if (p.extraData !== undefined) this.#doc()["extra_data"] = p.extraData;
   }
@@ -331,6 +339,7 @@ export class JsonReporter {
           totalRetr += s.retransmits;
           Object.assign(sender, {
             retransmits: s.retransmits,
+            reorder: s.tcp?.reorder ?? 0,
             "max_snd_cwnd": s.tcp?.maxSndCwnd ?? 0,
             "max_snd_wnd": s.tcp?.maxSndWnd ?? 0,
             "max_rtt": s.tcp?.maxRtt ?? 0,
@@ -503,6 +512,7 @@ function intervalStream(s: StreamInterval): JsonObject {
       rtt: s.tcp.rtt,
       rttvar: s.tcp.rttvar,
       pmtu: s.tcp.pmtu,
+      reorder: s.tcp.reorder ?? 0,
     });
   }
   out["omitted"] = s.omitted;
@@ -535,5 +545,6 @@ function timestamp(): JsonObject {
   return {
     time: now.toUTCString(),
     timesecs: Math.floor(now.getTime() / 1000),
+    timemillisecs: now.getTime(),
   };
 }

@@ -74,6 +74,7 @@ function tcpSample(t: Tracked): TcpInterval {
       rtt: 0,
       rttvar: 0,
       pmtu: 0,
+      reorder: 0,
     };
   }
   const retransmits = info.totalRetrans - k.prevTotal;
@@ -85,6 +86,7 @@ function tcpSample(t: Tracked): TcpInterval {
   if (k.minRtt === 0 || info.rtt < k.minRtt) k.minRtt = info.rtt;
   k.sumRtt += info.rtt;
   k.countRtt++;
+  k.reorder = info.reordSeen;
   return {
     retransmits,
     sndCwnd: info.sndCwnd,
@@ -92,6 +94,7 @@ function tcpSample(t: Tracked): TcpInterval {
     rtt: info.rtt,
     rttvar: info.rttvar,
     pmtu: info.pmtu,
+    reorder: info.reordSeen,
   };
 }
 
@@ -121,6 +124,7 @@ export function totals(run: RunState): LocalStreamTotal[] {
         minRtt: k.minRtt,
         // iperf3 divides integers.
         meanRtt: k.countRtt ? Math.trunc(k.sumRtt / k.countRtt) : 0,
+        reorder: k.reorder,
       };
     }
     if (t.stream.udp) {

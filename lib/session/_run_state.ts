@@ -90,6 +90,8 @@ export interface TcpTracking {
   sumRtt: number;
   /** How many `tcpi_rtt` samples. */
   countRtt: number;
+  /** `tcpi_reord_seen` at the last sample. */
+  reorder: number;
 }
 
 /**
@@ -120,6 +122,7 @@ function newTcpTracking(): TcpTracking {
     minRtt: 0,
     sumRtt: 0,
     countRtt: 0,
+    reorder: 0,
   };
 }
 

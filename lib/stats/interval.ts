@@ -45,6 +45,8 @@ export interface TcpInterval {
   rttvar: number;
   /** Path MTU in bytes. */
   pmtu: number;
+  /** Reordering events seen so far (`tcpi_reord_seen`; iperf3 3.21's `reorder`). */
+  reorder?: number;
 }
 
 /** A UDP stream's figures for one interval. */

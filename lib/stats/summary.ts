@@ -89,6 +89,8 @@ export interface TcpStreamTotals {
   minRtt: number;
   /** Integer mean of the RTT samples, µs. */
   meanRtt: number;
+  /** Reordering events at the last sample (iperf3 3.21's `reorder`). */
+  reorder?: number;
 }
 
 /** One local stream's end state, before the peer's results are merged in. */

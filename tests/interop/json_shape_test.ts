@@ -21,6 +21,13 @@ import {
   runIperf3Client,
   runOurCliClient,
 } from "./_iperf3.ts";
+import {
+  type Doc,
+  keyOrders,
+  outOfOrder,
+  shape,
+} from "../_support/json_shape.ts";
+import { SHAPE_CASES } from "../_support/shape_cases.ts";
 
 /**
  * Paths iperf3 fills from TCP_INFO, its congestion control or its socket
@@ -55,43 +62,19 @@ const TCP_INFO_PATHS = new Set(
   ],
 );
 
-/** The key order of the objects TCP_INFO shapes, theirs against ours. */
+/**
+ * iperf3 3.12's keys of the objects it fills from TCP_INFO appear in ours
+ * in its order (ours may hold 3.21's additions, such as `reorder`).
+ */
 function assertSameKeyOrder(theirs: Doc, ours: Doc, what: string): void {
-  const pick = (d: Doc) => ({
-    interval: keys(d.intervals?.[0]?.streams?.[0]),
-    sum: keys(d.intervals?.[0]?.sum),
-    sender: keys(d.end?.streams?.[0]?.sender),
-    sumSent: keys(d.end?.sum_sent),
-    end: keys(d.end).filter((k) => k.endsWith("_tcp_congestion")),
-  });
-  assert.deepEqual(pick(ours), pick(theirs), `${what}: key order`);
-}
-
-// deno-lint-ignore no-explicit-any
-type Doc = any;
-
-function keys(o: unknown): string[] {
-  return o !== null && typeof o === "object" ? Object.keys(o) : [];
-}
-
-/** `path:type` for every value in a parsed document; array elements folded into `[]`. */
-function shape(value: unknown, path = ""): Set<string> {
-  const out = new Set<string>();
-  const visit = (v: unknown, p: string) => {
-    if (Array.isArray(v)) {
-      out.add(`${p}:array`);
-      for (const item of v) visit(item, `${p}[]`);
-    } else if (v !== null && typeof v === "object") {
-      if (p) out.add(`${p}:object`);
-      for (const [k, inner] of Object.entries(v)) {
-        visit(inner, p ? `${p}.${k}` : k);
-      }
-    } else {
-      out.add(`${p}:${v === null ? "null" : typeof v}`);
-    }
-  };
-  visit(value, path);
-  return out;
+  const mine = keyOrders(ours);
+  for (const [name, order] of Object.entries(keyOrders(theirs))) {
+    assert.deepEqual(
+      outOfOrder(order, mine[name] ?? []),
+      [],
+      `${what}: ${name} keys out of iperf3's order: ${mine[name]}`,
+    );
+  }
 }
 
 function assertSameShape(theirs: unknown, ours: unknown, what: string): void {
@@ -107,15 +90,10 @@ function assertSameShape(theirs: unknown, ours: unknown, what: string): void {
   );
 }
 
-const CASES: [string, string[]][] = [
-  ["TCP", ["-t", "1"]],
-  ["-P 2", ["-t", "1", "-P", "2"]],
-  ["-R", ["-t", "1", "-R"]],
-  ["--bidir", ["-t", "1", "--bidir"]],
-  ["UDP", ["-u", "-b", "10M", "-t", "1"]],
-  ["UDP -R -P 2", ["-u", "-b", "10M", "-t", "1", "-R", "-P", "2"]],
-  ["UDP --bidir", ["-u", "-b", "10M", "-t", "1", "--bidir"]],
-];
+const CASES: [string, string[]][] = SHAPE_CASES.map(([name, flags]) => [
+  name,
+  [...flags],
+]);
 
 interopTest(
   "our client's -J document has every key path of iperf3's",

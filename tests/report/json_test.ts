@@ -93,6 +93,7 @@ Deno.test("JsonReporter builds iperf3's client document in iperf3's key order", 
     "cookie",
     "tcp_mss_default",
     "target_bitrate",
+    "fq_rate",
     "sock_bufsize",
     "sndbuf_actual",
     "rcvbuf_actual",
@@ -117,6 +118,10 @@ Deno.test("JsonReporter builds iperf3's client document in iperf3's key order", 
     tos: 0,
     target_bitrate: 0,
     bidir: 0,
+    fqrate: 0,
+    interval: 1,
+    gso: 0,
+    gro: 0,
   });
   assert.deepEqual(doc.intervals[0].streams[0], {
     socket: 5,
@@ -138,6 +143,7 @@ Deno.test("JsonReporter builds iperf3's client document in iperf3's key order", 
     bytes: 1_100_000,
     bits_per_second: 1_100_000 / 1.0001 * 8,
     retransmits: 7,
+    reorder: 0,
     max_snd_cwnd: 0,
     max_snd_wnd: 0,
     max_rtt: 0,
@@ -268,7 +274,7 @@ Deno.test("JsonReporter --json-stream prints one compact line per event", () => 
   assert.equal(events[2].data.sum_received.bytes, 1_000_000);
 });
 
-Deno.test("JsonReporter fills iperf3's TCP_INFO fields and congestion names in iperf3's order", () => {
+Deno.test("JsonReporter fills iperf3 3.21's TCP_INFO fields and congestion names in its order", () => {
   const params = tcpParams({ time: 1 });
   const tcp = {
     retransmits: 3,
@@ -277,6 +283,7 @@ Deno.test("JsonReporter fills iperf3's TCP_INFO fields and congestion names in i
     rtt: 120,
     rttvar: 30,
     pmtu: 65535,
+    reorder: 2,
   };
   const doc = JSON.parse(run("client", [
     {
@@ -321,6 +328,7 @@ Deno.test("JsonReporter fills iperf3's TCP_INFO fields and congestion names in i
             maxRtt: 120,
             minRtt: 80,
             meanRtt: 100,
+            reorder: 2,
           },
         }],
         senderHasRetransmits: 1,
@@ -348,25 +356,27 @@ Deno.test("JsonReporter fills iperf3's TCP_INFO fields and congestion names in i
     "rtt",
     "rttvar",
     "pmtu",
+    "reorder",
     "omitted",
     "sender",
   ]);
   assert.deepEqual(
-    [s.retransmits, s.snd_cwnd, s.snd_wnd, s.rtt, s.rttvar, s.pmtu],
-    [3, 786432, 6291456, 120, 30, 65535],
+    [s.retransmits, s.snd_cwnd, s.snd_wnd, s.rtt, s.rttvar, s.pmtu, s.reorder],
+    [3, 786432, 6291456, 120, 30, 65535, 2],
   );
   assert.equal(doc.intervals[0].sum.retransmits, 3);
   const sender = doc.end.streams[0].sender;
   assert.deepEqual(
     [
       sender.retransmits,
+      sender.reorder,
       sender.max_snd_cwnd,
       sender.max_snd_wnd,
       sender.max_rtt,
       sender.min_rtt,
       sender.mean_rtt,
     ],
-    [3, 786432, 6291456, 120, 80, 100],
+    [3, 2, 786432, 6291456, 120, 80, 100],
   );
   assert.equal(doc.end.sum_sent.retransmits, 3);
   assert.equal(doc.end.sender_tcp_congestion, "cubic");
