@@ -99,6 +99,7 @@ export {
   InterruptedError,
   IperfError,
   type IperfErrorOptions,
+  NotImplementedOptionError,
   ProtocolError,
   type ProtocolErrorOptions,
   ServerError,

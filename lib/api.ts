@@ -5,9 +5,11 @@
  * @module
  */
 
-import { parseCommandLine } from "./cli/args.ts";
+import { buildConfig, type ServerConfig } from "./cli/build_config.ts";
+import type { OptionKey, OptionValues } from "./cli/options.ts";
 import { UsageError } from "./errors.ts";
 import { JsonReporter } from "./report/json.ts";
+import { isIperfJson, isJsonInterval } from "./report/json_guard.ts";
 import type { IperfJson, JsonInterval } from "./report/json_types.ts";
 import {
   systemInfo,
@@ -15,7 +17,7 @@ import {
   VERSION_STRING,
 } from "./report/system_info.ts";
 import { runClientSession } from "./session/client.ts";
-import { DEFAULT_PORT, listen, serve } from "./session/server.ts";
+import { listen, serve } from "./session/server.ts";
 
 /** Options of {@linkcode runClient}: iperf3's client flags, camelCase. */
 export interface ClientOptions {
@@ -88,8 +90,10 @@ export interface ClientOptions {
 /** A running client test: its intervals as they happen, and its document. */
 export interface ClientRun extends AsyncIterable<JsonInterval> {
   /**
-   * The whole `-J` document once the test is over; rejects with the test's
-   * error (an `IperfError`, `UsageError` for bad options).
+   * The whole `-J` document once the test is over, checked against
+   * `IperfJson` (a server's `server_output_json` that is not an iperf3
+   * document is left out); rejects with the test's error (an `IperfError`,
+   * `UsageError` for bad options).
    */
   readonly result: Promise<IperfJson>;
 }
@@ -126,13 +130,16 @@ export function runClient(options: ClientOptions): ClientRun {
     systemInfo: systemInfo(),
     buffers: tcpBufferDefaults(),
     onInterval: (interval) => {
-      queue.push(interval as unknown as JsonInterval);
+      // Always an interval as iperf3 prints it; one without a sum (no
+      // streams) is not one a caller could use.
+      if (!isJsonInterval(interval)) return;
+      queue.push(interval);
       wake();
     },
   });
   const result = (async () => {
     try {
-      const config = parseCommandLine(clientArgs(options));
+      const config = buildConfig(clientValues(options));
       if (config.role !== "client") {
         throw new UsageError("expected a client test");
       }
@@ -140,7 +147,13 @@ export function runClient(options: ClientOptions): ClientRun {
         emit: (event) => reporter.handle(event),
         ...(options.signal ? { signal: options.signal } : {}),
       });
-      return reporter.document() as unknown as IperfJson;
+      const doc = typedDocument(reporter.document());
+      if (doc === undefined) {
+        throw new TypeError(
+          "Cannot return the results: the -J document does not have the IperfJson shape",
+        );
+      }
+      return doc;
     } finally {
       ended = true;
       wake();
@@ -209,9 +222,12 @@ export interface ServerHandle extends AsyncDisposable {
 export function startServer(
   options: ServerOptions = {},
 ): Promise<ServerHandle> {
+  const config = serverConfig(options);
   const listener = listen({
-    port: options.port ?? DEFAULT_PORT,
-    ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+    port: config.port,
+    ...(config.bindAddress === undefined
+      ? {}
+      : { hostname: config.bindAddress }),
   });
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -219,10 +235,10 @@ export function startServer(
   const reporters = new Map<number, JsonReporter>();
   const done = serve(listener, {
     signal: controller.signal,
-    ...(options.maxTests === undefined ? {} : { maxTests: options.maxTests }),
-    ...(options.dataThreads === undefined
+    maxTests: config.maxTests,
+    ...(config.dataThreads === undefined
       ? {}
-      : { dataThreads: options.dataThreads }),
+      : { dataThreads: config.dataThreads }),
     emit: (event, test) => {
       if (test === undefined) return;
       let reporter = reporters.get(test);
@@ -240,7 +256,9 @@ export function startServer(
         // The finished document; handing "ended" to the reporter would
         // print it and start an empty one.
         reporters.delete(test);
-        options.onTest?.(reporter.document() as unknown as IperfJson);
+        // Never a throw here: it would end the server for every test.
+        const doc = typedDocument(reporter.document());
+        if (doc !== undefined) options.onTest?.(doc);
         return;
       }
       reporter.handle(event);
@@ -262,45 +280,94 @@ export function startServer(
   });
 }
 
-/** The command line for `options`, so the library validates exactly as the CLI does. */
-function clientArgs(o: ClientOptions): string[] {
-  const args = ["-c", o.host, "-J"];
-  const value = (flag: string, v: number | string | undefined) => {
-    if (v !== undefined) args.push(flag, String(v));
-  };
-  const flag = (name: string, on: boolean | undefined) => {
-    if (on) args.push(name);
-  };
-  value("-p", o.port);
-  value("-t", o.time);
-  value("-n", o.bytes);
-  value("-k", o.blocks);
-  value("-P", o.parallel);
-  flag("-R", o.reverse);
-  flag("--bidir", o.bidir);
-  flag("-u", o.udp);
+/**
+ * The option table's values for a client test: the typed options go in as
+ * they are (no command line), and `buildConfig()` checks them as it checks
+ * the command line's.
+ */
+function clientValues(o: ClientOptions): OptionValues {
+  const v: OptionValues = { client: o.host };
+  if (o.port !== undefined) v.port = o.port;
+  if (o.time !== undefined) v.time = o.time;
+  if (o.bytes !== undefined) v.bytes = o.bytes;
+  if (o.blocks !== undefined) v.blocks = o.blocks;
+  if (o.parallel !== undefined) v.parallel = o.parallel;
+  if (o.reverse !== undefined) v.reverse = o.reverse;
+  if (o.bidir !== undefined) v.bidir = o.bidir;
+  if (o.udp !== undefined) v.udp = o.udp;
   if (o.bitrate !== undefined) {
-    args.push("-b", o.burst ? `${o.bitrate}/${o.burst}` : String(o.bitrate));
+    v.bitrate = { bitsPerSecond: o.bitrate, burst: o.burst ?? 0 };
   }
-  value("-l", o.length);
-  value("-O", o.omit);
-  value("-i", o.interval);
-  flag("-N", o.noDelay);
-  if (o.family !== undefined) args.push(o.family === 4 ? "-4" : "-6");
-  value("-B", o.bind);
-  value("--cport", o.cport);
-  value("--connect-timeout", o.connectTimeout);
-  value("-T", o.title);
-  value("--extra-data", o.extraData);
-  flag("--get-server-output", o.getServerOutput);
-  flag("--udp-counters-64bit", o.udpCounters64bit);
-  flag("--repeating-payload", o.repeatingPayload);
-  value("-w", o.window);
-  value("-M", o.mss);
-  value("-C", o.congestion);
-  value("-S", o.tos);
-  flag("--dont-fragment", o.dontFragment);
-  flag("-Z", o.zeroCopy);
-  value("--data-threads", o.dataThreads);
-  return args;
+  if (o.length !== undefined) v.length = o.length;
+  if (o.omit !== undefined) v.omit = o.omit;
+  if (o.interval !== undefined) v.interval = o.interval;
+  if (o.noDelay !== undefined) v.noDelay = o.noDelay;
+  if (o.family === 4) v.version4 = true;
+  if (o.family === 6) v.version6 = true;
+  if (o.bind !== undefined) v.bind = o.bind;
+  if (o.cport !== undefined) v.cport = o.cport;
+  if (o.connectTimeout !== undefined) v.connectTimeout = o.connectTimeout;
+  if (o.title !== undefined) v.title = o.title;
+  if (o.extraData !== undefined) v.extraData = o.extraData;
+  if (o.getServerOutput !== undefined) v.getServerOutput = o.getServerOutput;
+  if (o.udpCounters64bit !== undefined) {
+    v.udpCounters64bit = o.udpCounters64bit;
+  }
+  if (o.repeatingPayload !== undefined) {
+    v.repeatingPayload = o.repeatingPayload;
+  }
+  if (o.window !== undefined) v.window = o.window;
+  if (o.mss !== undefined) v.mss = o.mss;
+  if (o.congestion !== undefined) v.congestion = o.congestion;
+  if (o.tos !== undefined) v.tos = o.tos;
+  if (o.dontFragment !== undefined) v.dontFragment = o.dontFragment;
+  if (o.zeroCopy !== undefined) v.zeroCopy = o.zeroCopy;
+  if (o.dataThreads !== undefined) v.dataThreads = o.dataThreads;
+  return v;
 }
+
+/**
+ * The server's config from its typed options, checked by the option table
+ * (`port: 0`, any free port, is the API's own).
+ */
+function serverConfig(o: ServerOptions): ServerConfig {
+  const v: OptionValues = { server: true };
+  if (o.port !== undefined && o.port !== 0) v.port = o.port;
+  if (o.hostname !== undefined) v.bind = o.hostname;
+  if (o.maxTests !== undefined) v.maxTests = o.maxTests;
+  if (o.dataThreads !== undefined) v.dataThreads = o.dataThreads;
+  const config = buildConfig(v);
+  if (config.role !== "server") throw new UsageError("expected a server");
+  return o.port === 0 ? { ...config.server, port: 0 } : config.server;
+}
+
+/** The reporter's document, checked against {@linkcode IperfJson}; undefined if it does not match. */
+function typedDocument(doc: Record<string, unknown>): IperfJson | undefined {
+  // The server's own document comes off the wire: one that is not an
+  // iperf3 document is left out rather than mistyped.
+  if (
+    doc["server_output_json"] !== undefined &&
+    !isIperfJson(doc["server_output_json"])
+  ) {
+    delete doc["server_output_json"];
+  }
+  return isIperfJson(doc) ? doc : undefined;
+}
+
+/** The members of `O` named like an option-table value but typed differently. */
+type Mismatched<O> = {
+  [K in keyof O & OptionKey]-?: NonNullable<O[K]> extends
+    NonNullable<OptionValues[K]> ? never
+    : K;
+}[keyof O & OptionKey];
+
+// Compile-time checks that the API's options agree with the option table:
+// each fails to compile if a member named like a table value has another
+// type. `bitrate` differs on purpose (bits/s here, with `burst` beside it).
+const _clientOptionsMatchTable: [
+  Exclude<Mismatched<ClientOptions>, "bitrate">,
+] extends [never] ? true
+  : never = true;
+const _serverOptionsMatchTable: [Mismatched<ServerOptions>] extends [never]
+  ? true
+  : never = true;

@@ -385,6 +385,28 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * An option iperf-ts recognises but does not implement yet. The command
+ * line prints it as one line, `iperf3: option --X is not implemented yet:
+ * REASON`, without the usage text.
+ */
+export class NotImplementedOptionError extends UsageError {
+  /** The option's long name, without `--`. */
+  readonly option: string;
+
+  /**
+   * Creates an instance.
+   *
+   * @param option the option's long name, without `--`
+   * @param reason why it is not there yet, in a few words
+   */
+  constructor(option: string, reason: string) {
+    super(`option --${option} is not implemented yet: ${reason}`);
+    this.name = "NotImplementedOptionError";
+    this.option = option;
+  }
+}
+
 /** Linux `strerror` texts for the errno values a peer is likely to send. */
 const STRERROR: Readonly<Record<number, string>> = {
   1: "Operation not permitted",

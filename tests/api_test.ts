@@ -134,3 +134,31 @@ Deno.test("runClient() rejects bad options with UsageError and an abort with Int
   controller.abort();
   await assert.rejects(run.result, InterruptedError);
 });
+
+Deno.test("runClient() and startServer() check typed options with the command line's messages", async () => {
+  await assert.rejects(
+    runClient({ host: "127.0.0.1", parallel: 0 }).result,
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message ===
+        "number of parallel streams must be between 1 and 128",
+  );
+  await assert.rejects(
+    runClient({ host: "127.0.0.1", reverse: true, bidir: true }).result,
+    /cannot be both reverse and bidirectional/,
+  );
+  await assert.rejects(
+    runClient({ host: "127.0.0.1", bitrate: 1_000_000, burst: 1001 }).result,
+    /burst/,
+  );
+  assert.throws(
+    () => startServer({ hostname: "127.0.0.1", port: 0, maxTests: 0 }),
+    (error: unknown) =>
+      error instanceof UsageError &&
+      error.message === "--max-tests must be between 1 and 1024",
+  );
+  assert.throws(
+    () => startServer({ hostname: "127.0.0.1", port: 70000 }),
+    /port number must be between 1 and 65535 inclusive/,
+  );
+});

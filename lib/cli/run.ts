@@ -10,12 +10,12 @@ import {
   ERROR_CODES,
   InterruptedError,
   IperfError,
+  NotImplementedOptionError,
   osReason,
   ProtocolError,
   UsageError,
 } from "../errors.ts";
 import type { SessionEvent } from "../events.ts";
-import { IPERF_PROTOCOL_VERSION } from "../protocol/params.ts";
 import { JsonReporter } from "../report/json.ts";
 import { strftime } from "../report/strftime.ts";
 import {
@@ -46,6 +46,7 @@ import {
   type ServerConfig,
 } from "./args.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
+import { versionText } from "./version_text.ts";
 
 export { VERSION };
 
@@ -72,6 +73,11 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     config = parseCommandLine(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
+    if (error instanceof NotImplementedOptionError) {
+      // One line, no usage: the option is fine, iperf-ts lacks it.
+      io.stderr(`iperf3: ${error.message}\n`);
+      return error.exitCode;
+    }
     io.stderr(`iperf3: parameter error - ${error.message}\n${USAGE_SHORT}`);
     return error.exitCode;
   }
@@ -80,10 +86,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (config.role === "version") {
-    io.stdout(
-      `iperf-ts ${VERSION} (iperf3 protocol ${IPERF_PROTOCOL_VERSION})\n` +
-        `Deno ${Deno.version.deno} ${Deno.build.target}\n`,
-    );
+    io.stdout(versionText());
     return 0;
   }
   if (config.role === "server" && config.server.daemon) {
@@ -300,12 +303,9 @@ async function runClient(
 ): Promise<number> {
   const reporter = makeReporter(config, output);
   const json = config.output.json;
-  const p = config.client.params;
-  if (p.zeroCopy && (p.bidirectional || !p.reverse)) {
-    output.error(
-      "warning: -Z: iperf-ts sends with ordinary writes (Deno's sockets have no sendfile); the server is still asked for zero copy where it sends",
-    );
-  }
+  // -Z prints nothing, as iperf3: it is sent on the wire, and iperf-ts's
+  // own sends are ordinary writes (wrappers such as arcaflow's treat any
+  // stderr output as a failure).
   try {
     const client = config.auth
       ? {

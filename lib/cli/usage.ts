@@ -1,58 +1,107 @@
 /**
- * Help texts, in iperf3's layout, listing the flags iperf-ts implements.
+ * Help texts, generated from the option table in iperf3 3.21's layout:
+ * every option iperf-ts takes, by iperf3's sections, then iperf-ts's own.
  *
  * @module
  */
+
+import type { HelpSection, OptionRow } from "./option_row.ts";
+import { OPTION_ROWS } from "./options.ts";
 
 /** iperf3's short usage, printed after a parameter error. */
 export const USAGE_SHORT = "Usage: iperf3 [-s|-c host] [options]\n" +
   "Try `iperf3 --help' for more information.\n";
 
+/** Where iperf3 3.21 starts an option's description. */
+const DESCRIPTION_COLUMN = 28;
+
+const SECTION_TITLES: Readonly<Record<HelpSection, string>> = {
+  both: "Server or Client:",
+  server: "Server specific:",
+  client: "Client specific:",
+  "iperf-ts": "iperf-ts specific:",
+};
+
+/**
+ * The `--help` lines of one row: the names column, then the description
+ * from column 28, as iperf3 3.21 lays them out.
+ *
+ * @param row the option
+ * @returns its lines, none when it is not listed
+ */
+export function helpLines(row: OptionRow): string[] {
+  const refused = row.notYet !== undefined && row.notYetRole === undefined;
+  if (row.help === undefined || refused) return [];
+  const [first = "", ...rest] = row.help;
+  const names = `  ${row.synopsis}`;
+  const head = names.length < DESCRIPTION_COLUMN
+    ? names.padEnd(DESCRIPTION_COLUMN)
+    : `${names} `;
+  return [
+    `${head}${first}`,
+    ...rest.map((line) => `${" ".repeat(DESCRIPTION_COLUMN)}${line}`),
+  ];
+}
+
+/**
+ * The `--help` text.
+ *
+ * @param rows the option table (all of it by default)
+ * @returns the text, ending in a newline
+ */
+export function usageLong(rows: readonly OptionRow[] = OPTION_ROWS): string {
+  const lines = [
+    "Usage: iperf3 [-s|-c host] [options]",
+    "       iperf3 [-h|--help] [-v|--version]",
+    "",
+  ];
+  for (const section of ["both", "server", "client", "iperf-ts"] as const) {
+    lines.push(SECTION_TITLES[section]);
+    for (const row of rows) {
+      if (row.section === section) lines.push(...helpLines(row));
+    }
+  }
+  const notYet = rows.filter((row) => row.notYet !== undefined).map((row) =>
+    row.notYetRole === undefined
+      ? optionNames(row)
+      : `${optionNames(row)} (${row.notYetRole})`
+  );
+  lines.push(
+    ...wrap(
+      `Recognised, not implemented yet (refused with the reason): ${
+        notYet.join(", ")
+      }`,
+      "  ",
+      78,
+    ),
+    "",
+    "[KMG] indicates options that support a K/M/G suffix for kilo-, mega-, or giga-",
+    "",
+    "iperf-ts: an iperf3-compatible network throughput tester (TypeScript, Deno)",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
 /** The `--help` text. */
-export const USAGE_LONG = `Usage: iperf3 [-s|-c host] [options]
-       iperf3 [-h|--help] [-v|--version]
+export const USAGE_LONG: string = usageLong();
 
-iperf-ts: an iperf3-compatible network throughput tester (TypeScript, Deno).
+function optionNames(row: OptionRow): string {
+  return row.short === undefined
+    ? `--${row.long}`
+    : `-${row.short}/--${row.long}`;
+}
 
-Server or Client:
-  -p, --port      #         server port to listen on/connect to (default 5201)
-  -f, --format   [kmgtKMGT] format to report: Kbits, Mbits, Gbits, Tbits
-  -i, --interval  #         seconds between periodic throughput reports
-                            (default 1, 0 to disable)
-  -B, --bind      <host>    bind to the interface associated with the address <host>
-                            (server only in iperf-ts)
-  -V, --verbose             more detailed output
-  -4, --version4            only use IPv4
-  -6, --version6            only use IPv6
-  --data-threads  #         threads that move the streams' bytes (Linux with
-                            --allow-ffi; default: one per CPU); 0 moves them
-                            in the main thread (the in-process loops)
-  -v, --version             show version information and quit
-  -h, --help                show this message and quit
-Server specific:
-  -s, --server              run in server mode
-  -1, --one-off             handle one client connection then exit
-Client specific:
-  -c, --client    <host>    run in client mode, connecting to <host>
-  --connect-timeout #       timeout for control connection setup (ms)
-  -b, --bitrate #[KMG][/#]  target bitrate in bits/sec per stream (0 for unlimited)
-  -t, --time      #         time in seconds to transmit for (default 10 secs)
-  -n, --bytes     #[KMG]    number of bytes to transmit (instead of -t)
-  -k, --blockcount #[KMG]   number of blocks (packets) to transmit (instead of -t or -n)
-  -l, --length    #[KMG]    length of buffer to read or write (default 128 KB)
-  -P, --parallel  #         number of parallel client streams to run (1-128)
-  -R, --reverse             run in reverse mode (server sends, client receives)
-  --bidir                   run in bidirectional mode.
-                            Client and server send and receive data.
-  -N, --no-delay            set TCP no delay, disabling Nagle's Algorithm
-  -O, --omit N              perform pre-test for N seconds and omit the pre-test statistics
-  -T, --title str           prefix every output line with this string
-  --repeating-payload       use repeating pattern in payload, instead of
-                            randomized payload (like in iperf2)
-  --gsro                    enable UDP GSO/GRO on both client and server
-                            (client-only option; needs the data-plane threads)
-
-[KMG] indicates options that support a K/M/G suffix for kilo-, mega-, or giga-
-
-Other iperf3 options are recognised and answered with the issue that adds them.
-`;
+function wrap(text: string, indent: string, width: number): string[] {
+  const out: string[] = [];
+  let line = indent;
+  for (const word of text.split(" ")) {
+    if (line.trim() !== "" && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = `${indent}  ${word}`;
+    } else {
+      line = line.trim() === "" ? `${indent}${word}` : `${line} ${word}`;
+    }
+  }
+  out.push(line);
+  return out;
+}

@@ -8,8 +8,16 @@
 
 import { ERROR_CODES, ProtocolError } from "../errors.ts";
 
-/** The iperf3 release whose protocol and output iperf-ts follows. */
+/** The iperf3 release whose protocol and output iperf-ts follows: the wire's `client_version`. */
 export const IPERF_PROTOCOL_VERSION = "3.12";
+
+/**
+ * The iperf3 release whose command line and behaviour iperf-ts announces:
+ * the second word of `--version` and of `start.version` (`iperf 3.21
+ * (iperf-ts ...)`), which wrappers such as perfSONAR's pScheduler parse to
+ * pick features. The wire keeps {@linkcode IPERF_PROTOCOL_VERSION}.
+ */
+export const IPERF_ANNOUNCED_VERSION = "3.21";
 
 /** iperf3's limits (iperf.h, iperf_api.h). */
 export const LIMITS = {

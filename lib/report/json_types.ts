@@ -51,7 +51,7 @@ export interface JsonTestStart {
 export interface JsonStart {
   /** One entry per data stream. */
   "connected": JsonConnected[];
-  /** `iperf 3.12 (iperf-ts x.y.z)`. */
+  /** `iperf 3.21 (iperf-ts x.y.z)`. */
   "version": string;
   /** The `uname`-style line. */
   "system_info": string;

@@ -8,11 +8,14 @@
  */
 
 import { VERSION } from "../version.ts";
-import { IPERF_PROTOCOL_VERSION } from "../protocol/params.ts";
+import { IPERF_ANNOUNCED_VERSION } from "../protocol/params.ts";
 
-/** The version string iperf-ts reports where iperf3 reports `iperf 3.12`. */
+/**
+ * The version string iperf-ts reports where iperf3 reports `iperf 3.21`:
+ * the first line of `--version`, and `start.version` in the `-J` document.
+ */
 export const VERSION_STRING =
-  `iperf ${IPERF_PROTOCOL_VERSION} (iperf-ts ${VERSION})`;
+  `iperf ${IPERF_ANNOUNCED_VERSION} (iperf-ts ${VERSION})`;
 
 function granted(descriptor: Deno.PermissionDescriptor): boolean {
   try {

@@ -459,6 +459,8 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
   usageError(["-c", "h", "-4", "-6"], /-4 and -6/);
   usageError(["--frobnicate"], /unrecognized option '--frobnicate'/);
   usageError(["-c"], /requires an argument/);
-  usageError(["-c", "h", "extra"], /unexpected argument 'extra'/);
-  usageError(["-c", "h", "-L", "1"], /--flowlabel is not supported/);
+  usageError(
+    ["-c", "h", "-L", "1"],
+    /^option --flowlabel is not implemented yet: /,
+  );
 });

@@ -178,7 +178,7 @@ Deno.test("runCli() -V, --timestamps and -T prefix and extend the text as iperf3
       lines.join("\n"),
     );
     const body = lines.map((line) => line.slice(`[${year}] t:  `.length));
-    assert.match(body[0] ?? "", /^iperf 3\.12 \(iperf-ts \d+\.\d+\.\d+\)$/);
+    assert.match(body[0] ?? "", /^iperf 3\.21 \(iperf-ts \d+\.\d+\.\d+\)$/);
     // iperf3 reads the control connection's MSS through TCP_MAXSEG (the
     // test permissions grant --allow-ffi; loopback's MSS is not 0).
     assert.match(body[2] ?? "", /^Control connection MSS [1-9]\d*$/);

@@ -42,7 +42,7 @@ Deno.test("runCli() prints help and version", async () => {
   assert.equal(version.code, 0);
   assert.match(
     version.stdout,
-    /^iperf-ts \d+\.\d+\.\d+ \(iperf3 protocol 3\.12\)\n/,
+    /^iperf 3\.21 \(iperf-ts \d+\.\d+\.\d+\)\n.+\nOptional features available: .+\n$/,
   );
 });
 
