@@ -129,6 +129,7 @@ export function runClient(options: ClientOptions): ClientRun {
     version: VERSION_STRING,
     systemInfo: systemInfo(),
     buffers: tcpBufferDefaults(),
+    interval: options.interval ?? 1,
     onInterval: (interval) => {
       // Always an interval as iperf3 prints it; one without a sum (no
       // streams) is not one a caller could use.
