@@ -33,6 +33,8 @@ export interface OutputConfig {
   json: boolean;
   /** One JSON line per event (`--json-stream`, implies `-J`). */
   jsonStream: boolean;
+  /** With `--json-stream`, the whole document after the lines too (`--json-stream-full-output`). */
+  jsonStreamFullOutput?: boolean;
   /** Append all output to this file instead of stdout/stderr (`--logfile`). */
   logfile?: string;
   /** Flush after every line (`--forceflush`; output is unbuffered anyway). */
@@ -111,6 +113,8 @@ export type RoleConfig =
     readonly client: ClientConfig;
     readonly output: OutputConfig;
     readonly auth?: ClientAuthConfig;
+    /** Where the client writes its PID while it runs (`-I`, as iperf3 3.21's client). */
+    readonly pidfile?: string;
   }
   | {
     readonly role: "server";
@@ -179,6 +183,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     // --json-stream implies -J.
     json: v.json === true || v.jsonStream === true,
     jsonStream: v.jsonStream === true,
+    ...(v.jsonStreamFullOutput ? { jsonStreamFullOutput: true } : {}),
     forceFlush: v.forceFlush === true,
     debug: v.debug !== undefined,
   };
@@ -270,6 +275,8 @@ export function buildConfig(values: OptionValues): RoleConfig {
     // writes (Deno's sockets have no sendfile).
     zeroCopy: v.zeroCopy === true,
     dontFragment: v.dontFragment === true,
+    fqRate: v.fqRate?.bitsPerSecond ?? 0,
+    ...(v.skipRxCopy ? { skipRxCopy: true } : {}),
   });
   if (v.congestion !== undefined) params.congestion = v.congestion;
   if (v.extraData !== undefined) params.extraData = v.extraData;
@@ -316,9 +323,20 @@ export function buildConfig(values: OptionValues): RoleConfig {
       publicKeyPath: v.rsaPublicKeyPath,
       pkcs1: v.usePkcs1Padding === true,
     };
-    return deepFreeze({ role: "client", client, output, auth });
+    return deepFreeze({
+      role: "client",
+      client,
+      output,
+      auth,
+      ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
+    });
   }
-  return deepFreeze({ role: "client", client, output });
+  return deepFreeze({
+    role: "client",
+    client,
+    output,
+    ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
+  });
 }
 
 /** `-l`: at most 1 MiB; 16 to 65507 bytes with `-u`. */

@@ -116,9 +116,8 @@ export const CLIENT_OPTIONS: readonly OptionRow[] = [
       "enable fair-queuing based socket pacing in",
       "bits/sec (Linux only)",
     ],
-    // Goes to TestParams `fqRate` (wire `fqrate`), set as
-    // SO_MAX_PACING_RATE on each data socket through lib/net.
-    notYet: "fair-queue pacing (SO_MAX_PACING_RATE) is not set on the sockets",
+    // TestParams `fqRate` (wire `fqrate`): SO_MAX_PACING_RATE on each
+    // data socket of both sides (lib/net/stream_socket.ts).
   }),
   option({
     long: "no-fq-socket-pacing",

@@ -170,9 +170,8 @@ export const CLIENT_MORE_OPTIONS: readonly OptionRow[] = [
     section: "client",
     kind: FLAG,
     help: ["ignore received messages using MSG_TRUNC option"],
-    // Goes to TestParams `skipRxCopy` (wire `skip_rx_copy`), read with
-    // MSG_TRUNC by the receivers in lib/stream and lib/dataplane.
-    notYet: "receiving with MSG_TRUNC is not implemented",
+    // TestParams `skipRxCopy` (wire `skip_rx_copy`): the threads' TCP
+    // receivers read with MSG_TRUNC (lib/dataplane/_worker.ts).
   }),
   option({
     long: "omit",

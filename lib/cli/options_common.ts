@@ -71,10 +71,7 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
     kind: text("the --pidfile name is empty"),
     synopsis: "-I, --pidfile file",
     help: ["write PID file"],
-    // When the client writes one too: ClientConfig gets a `pidfile`, which
-    // run.ts's runClient writes and removes as runServer does.
-    notYet: "the client writes no PID file (the server does)",
-    notYetRole: "client",
+    // Both roles write it while they run and remove it at the end.
   }),
   option({
     long: "file",
@@ -168,9 +165,8 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
     section: "both",
     kind: FLAG,
     help: ["output in JSON format with JSON streams enabled"],
-    // Goes to OutputConfig `jsonStreamFullOutput`: JsonReporter prints the
-    // whole document after the `--json-stream` lines.
-    notYet: "the whole document after the --json-stream lines is not printed",
+    // OutputConfig `jsonStreamFullOutput`: JsonReporter prints the whole
+    // document after the `--json-stream` lines (only with --json-stream).
   }),
   option({
     long: "logfile",

@@ -253,6 +253,7 @@ function makeReporter(
       role: config.role === "client" ? "client" : "server",
       write: output.raw,
       stream: config.output.jsonStream,
+      fullOutput: config.output.jsonStreamFullOutput === true,
       version,
       systemInfo: info,
       buffers: tcpBufferDefaults(),
@@ -297,6 +298,29 @@ function makeReporter(
 }
 
 async function runClient(
+  config: Extract<CliConfig, { role: "client" }>,
+  output: Output,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const pidfile = config.pidfile;
+  if (pidfile !== undefined) {
+    try {
+      await Deno.writeTextFile(pidfile, `${Deno.pid}\n`);
+    } catch (error) {
+      output.error(
+        `iperf3: error - unable to write PID file: ${describe(error)}`,
+      );
+      return 1;
+    }
+  }
+  try {
+    return await runClientTest(config, output, signal);
+  } finally {
+    if (pidfile !== undefined) await Deno.remove(pidfile).catch(() => {});
+  }
+}
+
+async function runClientTest(
   config: Extract<CliConfig, { role: "client" }>,
   output: Output,
   signal: AbortSignal | undefined,

@@ -122,6 +122,8 @@ export interface StreamPlan {
   bitsPerSecond: number;
   /** `--repeating-payload`. */
   repeating: boolean;
+  /** TCP receivers: read with MSG_TRUNC, nothing copied (`--skip-rx-copy`). */
+  truncate?: boolean;
   /** A UDP stream's settings; absent for TCP. */
   udp?: UdpPlan;
 }

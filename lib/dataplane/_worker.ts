@@ -22,6 +22,7 @@ import {
   ERRNO,
   type LibcIo,
   MSG_FLAGS,
+  MSG_TRUNC,
   openLibcIo,
   POLLIN,
   POLLOUT,
@@ -334,7 +335,12 @@ function receiveTurn(slot: Slot): boolean {
   let moved = false;
   for (let k = 0; k < TURN_CALLS; k++) {
     const n = Number(
-      io.symbols.recv(plan.fd, buffer, BigInt(buffer.byteLength), MSG_FLAGS),
+      io.symbols.recv(
+        plan.fd,
+        buffer,
+        BigInt(buffer.byteLength),
+        plan.truncate ? MSG_FLAGS | MSG_TRUNC : MSG_FLAGS,
+      ),
     );
     if (n === 0) {
       slot.done = true;

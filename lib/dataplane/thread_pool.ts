@@ -88,6 +88,8 @@ export interface ThreadedStream {
   bitsPerSecond: number;
   /** `--repeating-payload`. */
   repeating: boolean;
+  /** TCP receivers: MSG_TRUNC (`--skip-rx-copy`). */
+  truncate?: boolean;
   /** A UDP stream's settings; absent for TCP. */
   udp?: ThreadedUdp;
 }
@@ -215,6 +217,7 @@ export class ThreadPool {
         length: s.length,
         bitsPerSecond: s.bitsPerSecond,
         repeating: s.repeating,
+        ...(s.truncate ? { truncate: true } : {}),
         ...(udpPlans[index] ? { udp: udpPlans[index] } : {}),
       });
       byWorker.set(w, plans);

@@ -39,6 +39,9 @@ const SYMBOLS = {
 /** `MSG_DONTWAIT | MSG_NOSIGNAL`: never block, never raise SIGPIPE. */
 export const MSG_FLAGS = 0x40 | 0x4000;
 
+/** `MSG_TRUNC`: a TCP `recv` discards the bytes instead of copying them (`--skip-rx-copy`). */
+export const MSG_TRUNC = 0x20;
+
 /** `poll` events. */
 export const POLLIN = 0x1;
 /** `poll` events. */

@@ -21,6 +21,7 @@ export const SOCKOPT = {
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
   SO_ACCEPTCONN: 30,
+  SO_MAX_PACING_RATE: 47,
   SO_COOKIE: 57,
   IPPROTO_IP: 0,
   IP_TOS: 1,

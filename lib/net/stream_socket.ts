@@ -154,7 +154,12 @@ export interface SocketTuning {
   dontFragment?: boolean;
   /** TCP_USER_TIMEOUT in ms (`--snd-timeout`), 0 or absent for the default. */
   userTimeoutMs?: number;
+  /** SO_MAX_PACING_RATE in bits/s (`--fq-rate`), 0 or absent for none. */
+  fqRate?: number;
 }
+
+/** SO_MAX_PACING_RATE as a 32-bit value: bytes per second, at most 2^32-1 (34 Gbit/s). */
+const MAX_PACING_BYTES = 0xffff_ffff;
 
 /** `--cntl-ka=IDLE/INTVL/CNT`: 0 keeps the system's value. */
 export interface KeepAliveSettings {
@@ -296,6 +301,20 @@ export function applyAfterConnect(
   const fd = socket.fd;
   const out: { congestion?: string; warning?: string } = {};
   if (options.buffers) setBuffers(native, fd, tuning.window);
+  // iperf3 converts --fq-rate to bytes/s and only warns when the kernel
+  // refuses it. TCP paces itself to it (since Linux 4.13); UDP needs the
+  // fq qdisc on the way out.
+  const pacing = Math.min(
+    MAX_PACING_BYTES,
+    Math.floor((tuning.fqRate ?? 0) / 8),
+  );
+  if (pacing > 0) {
+    try {
+      native.setInt(fd, SOCKOPT.SOL_SOCKET, SOCKOPT.SO_MAX_PACING_RATE, pacing);
+    } catch {
+      out.warning = "Unable to set socket pacing";
+    }
+  }
   if (options.tcp && tuning.userTimeoutMs) {
     try {
       native.setInt(

@@ -100,6 +100,8 @@ export interface TestParams {
   tos: number;
   /** Fair-queue pacing rate in bits/s (`--fq-rate`), 0 when unset. */
   fqRate: number;
+  /** TCP receivers discard what arrives with MSG_TRUNC, uncopied (`--skip-rx-copy`, iperf3 3.21's `skip_rx_copy`). Absent when off. */
+  skipRxCopy?: boolean;
   /** IPv6 flow label (`-L`), 0 when unset. */
   flowLabel: number;
   /** Title prefixed to every line (`-T`). */
@@ -234,6 +236,7 @@ export function encodeParams(p: TestParams): WireParams {
   if (p.repeatingPayload) w["repeating_payload"] = 1;
   if (p.zeroCopy) w["zerocopy"] = 1;
   if (p.dontFragment) w["dont_fragment"] = 1;
+  if (p.skipRxCopy) w["skip_rx_copy"] = 1;
   if (p.authToken !== undefined) w["authtoken"] = p.authToken;
   w["client_version"] = p.clientVersion ?? IPERF_PROTOCOL_VERSION;
   return w;
@@ -314,6 +317,7 @@ export function decodeParams(wire: Record<string, unknown>): TestParams {
     repeatingPayload: flag(wire, "repeating_payload"),
     zeroCopy: flag(wire, "zerocopy"),
     dontFragment: flag(wire, "dont_fragment"),
+    ...(flag(wire, "skip_rx_copy") ? { skipRxCopy: true } : {}),
   };
   // iperf3 3.21's get_parameters: any positive "gso" asks for GSO, "gro"
   // is 0 or 1; the datagram size is the block size whatever the client

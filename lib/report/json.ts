@@ -24,6 +24,13 @@ export interface JsonReporterOptions {
   write: (text: string) => void;
   /** `--json-stream`: one compact line per event instead of one document. */
   stream?: boolean;
+  /**
+   * `--json-stream-full-output`: with `stream`, the whole document after
+   * the lines too. Without it a client's streaming document keeps no
+   * intervals (iperf3 3.21 discards them too), so a long test's memory
+   * stays flat.
+   */
+  fullOutput?: boolean;
   /** `start.version`. */
   version: string;
   /** `start.system_info`. */
@@ -117,7 +124,7 @@ export class JsonReporter {
           "target_bitrate": p.bandwidth,
           bidir: p.bidirectional ? 1 : 0,
           // iperf3 3.21's: fair-queue pacing, the report interval, UDP GSO/GRO.
-          fqrate: 0,
+          fqrate: p.fqRate,
           interval: this.#options.interval ?? 1,
           gso: p.gso ? 1 : 0,
           gro: p.gro ? 1 : 0,
@@ -127,7 +134,11 @@ export class JsonReporter {
       }
       case "interval": {
         const interval = this.#interval(event.report);
-        this.#intervals.push(interval);
+        // A server keeps them: a client may ask for them (--get-server-output).
+        const o = this.#options;
+        if (!o.stream || o.fullOutput || o.role === "server") {
+          this.#intervals.push(interval);
+        }
         this.#emitLine("interval", interval);
         this.#options.onInterval?.(interval);
         break;
@@ -184,6 +195,9 @@ export class JsonReporter {
         this.#emitLine("server_output_text", top["server_output_text"]);
       }
       this.#emitLine("end", this.#end);
+      if (this.#options.fullOutput) {
+        this.#options.write(`${formatCJson(top)}\n`);
+      }
     } else {
       this.#options.write(`${formatCJson(top)}\n`);
     }
@@ -242,7 +256,7 @@ export class JsonReporter {
       else start["tcp_mss_default"] = controlMss;
     }
     start["target_bitrate"] = p.bandwidth;
-    start["fq_rate"] = 0;
+    start["fq_rate"] = p.fqRate;
     if (p.title !== undefined) this.#doc()["title"] = p.title;
     if (p.extraData !== undefined) this.#doc()["extra_data"] = p.extraData;
   }

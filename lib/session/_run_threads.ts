@@ -78,6 +78,8 @@ export async function startThreads(
         length: params.length,
         bitsPerSecond: params.bandwidth,
         repeating: params.repeatingPayload,
+        // --skip-rx-copy: TCP receivers discard with MSG_TRUNC, as iperf3.
+        ...(params.skipRxCopy && !udp ? { truncate: true } : {}),
       })),
       run.omitting || !threadsLimited(run.options)
         ? {}

@@ -325,6 +325,7 @@ export async function runClientSession(
       congestion: params.congestion,
       dontFragment: params.dontFragment,
       userTimeoutMs: config.sendTimeoutMs ?? 0,
+      fqRate: params.fqRate,
     };
     let congestionUsed: string | undefined;
     let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;

@@ -556,6 +556,7 @@ async function runServerSession(
       tos: p.tos,
       congestion: p.congestion,
       userTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
+      fqRate: p.fqRate,
     };
     // UDP tests share the server's port, whose socket keeps its defaults
     // (a test's -w is not applied to it).

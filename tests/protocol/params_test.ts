@@ -338,13 +338,20 @@ Deno.test("decodeParams() ignores unknown keys", () => {
   const w = wire({
     "server_affinity": 1,
     "mptcp": true,
-    "skip_rx_copy": 1,
     "gso": 0,
     "congestion_used": "bbr",
     "future": { "nested": [1, 2, 3] },
     "Tcp": "not the protocol key",
   });
   assert.deepEqual(decodeParams(w), DECODED.defaultTcp);
+});
+
+Deno.test("decodeParams() reads iperf3 3.21's skip_rx_copy, and encodeParams() writes it only when set", () => {
+  assert.equal(decodeParams(wire({ "skip_rx_copy": 1 })).skipRxCopy, true);
+  assert.equal(decodeParams(wire({ "skip_rx_copy": 0 })).skipRxCopy, undefined);
+  const p = decodeParams(wire({ "skip_rx_copy": 1 }));
+  assert.equal(encodeParams(p)["skip_rx_copy"], 1);
+  assert.equal(encodeParams(DECODED.defaultTcp)["skip_rx_copy"], undefined);
 });
 
 Deno.test("decodeParams() defaults absent num and blockcount to 0", () => {
