@@ -528,7 +528,7 @@ async function main(argv: string[]): Promise<number> {
       if (result.code !== 0) {
         if (denortBin === undefined && isDenortDownloadFailure(result.stderr)) {
           say(
-            "deno compile needs the denort runtime, which this machine cannot download; set DENORT_BIN to a denort binary for this platform (see README)",
+            "deno compile needs the denort runtime, which this machine cannot download; set DENORT_BIN to a denort binary for this platform (see docs/install.md)",
           );
           return 1;
         }
