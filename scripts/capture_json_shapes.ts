@@ -131,7 +131,7 @@ async function main(): Promise<number> {
     captured: new Date().toISOString().slice(0, 10),
     cases,
   };
-  Deno.writeTextFileSync(OUT, `${JSON.stringify(fixture, null, 2)}\n`);
+  await Deno.writeTextFile(OUT, `${JSON.stringify(fixture, null, 2)}\n`);
   say(`wrote ${OUT.pathname} (${version})`);
   return 0;
 }

@@ -115,12 +115,38 @@ export type RoleConfig =
     readonly auth?: ClientAuthConfig;
     /** Where the client writes its PID while it runs (`-I`, as iperf3 3.21's client). */
     readonly pidfile?: string;
+    /** The CPU this process is pinned to (`-A n`). */
+    readonly affinity?: number;
   }
   | {
     readonly role: "server";
     readonly server: ServerConfig;
     readonly output: OutputConfig;
+    /** The CPU this process is pinned to (`-A n`). */
+    readonly affinity?: number;
   };
+
+/**
+ * `-A n[,m]`: this side's CPU, and (client) the server's for the test, as
+ * iperf3 parses them (0-1024).
+ */
+function affinity(text: string | undefined): { cpu?: number; server?: number } {
+  if (text === undefined) return {};
+  const [own, other, extra] = text.split(",");
+  const cpuOf = (part: string | undefined) => {
+    if (part === undefined || !/^\d+$/.test(part) || Number(part) > 1024) {
+      throw new UsageError(
+        `unable to set CPU affinity: bad -A value "${text}"`,
+      );
+    }
+    return Number(part);
+  };
+  if (extra !== undefined) cpuOf(undefined);
+  return {
+    cpu: cpuOf(own),
+    ...(other !== undefined ? { server: cpuOf(other) } : {}),
+  };
+}
 
 /**
  * Whether an option counts as given: a flag set to `false` (possible
@@ -233,7 +259,18 @@ export function buildConfig(values: OptionValues): RoleConfig {
     }
     if (v.bind !== undefined) server.bindAddress = v.bind;
     if (family !== undefined) server.family = family;
-    return deepFreeze({ role: "server", server, output });
+    const pin = affinity(v.affinity);
+    if (pin.server !== undefined) {
+      throw new UsageError(
+        "some option you are trying to set is client only: -A n,m",
+      );
+    }
+    return deepFreeze({
+      role: "server",
+      server,
+      output,
+      ...(pin.cpu !== undefined ? { affinity: pin.cpu } : {}),
+    });
   }
 
   const host = v.client ?? "";
@@ -317,6 +354,8 @@ export function buildConfig(values: OptionValues): RoleConfig {
     client.connectTimeoutMs = v.connectTimeout;
   }
   if (host === "") throw new UsageError("the host name after -c is empty");
+  const pin = affinity(v.affinity);
+  if (pin.server !== undefined) params.serverAffinity = pin.server;
   if (v.username !== undefined && v.rsaPublicKeyPath !== undefined) {
     const auth: ClientAuthConfig = {
       username: v.username,
@@ -329,6 +368,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
       output,
       auth,
       ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
+      ...(pin.cpu !== undefined ? { affinity: pin.cpu } : {}),
     });
   }
   return deepFreeze({
@@ -336,6 +376,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     client,
     output,
     ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
+    ...(pin.cpu !== undefined ? { affinity: pin.cpu } : {}),
   });
 }
 

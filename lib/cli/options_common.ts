@@ -100,9 +100,9 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
       "set CPU affinity core number to n (the core the process will use)",
       " (optional Client only m - the Server's core number for this test)",
     ],
-    // Goes to ClientConfig/ServerConfig `affinity`, and `server_affinity`
-    // in TestParams for the client's `,m`.
-    notYet: "Deno cannot pin CPUs",
+    // RoleConfig `affinity` (run.ts pins the main thread before any Worker
+    // starts; the Workers inherit it), and TestParams `serverAffinity`
+    // (wire `server_affinity`) for the client's `,m`.
   }),
   option({
     long: "bind",

@@ -13,8 +13,14 @@ import {
   NotImplementedOptionError,
   osReason,
   ProtocolError,
+  strerror,
   UsageError,
 } from "../errors.ts";
+import {
+  NativeError,
+  nativeSockets,
+  nativeUnavailableReason,
+} from "../net/native.ts";
 import type { SessionEvent } from "../events.ts";
 import { JsonReporter } from "../report/json.ts";
 import { strftime } from "../report/strftime.ts";
@@ -88,6 +94,17 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
   if (config.role === "version") {
     io.stdout(versionText());
     return 0;
+  }
+  if (
+    config.affinity !== undefined &&
+    !(config.role === "server" && config.server.daemon)
+  ) {
+    // -A: before any data-plane Worker starts, so they inherit the CPU.
+    const failure = pinProcess(config.affinity);
+    if (failure !== undefined) {
+      io.stderr(`iperf3: error - unable to set CPU affinity: ${failure}\n`);
+      return 1;
+    }
   }
   if (config.role === "server" && config.server.daemon) {
     try {
@@ -602,4 +619,18 @@ function serverErrorLine(error: unknown): string {
     return "iperf3: the client has unexpectedly closed the connection";
   }
   return `iperf3: error - ${describe(error)}`;
+}
+
+/** Pins this thread (and the Workers it starts) to `cpu`; the reason when it cannot. */
+function pinProcess(cpu: number): string | undefined {
+  const native = nativeSockets();
+  if (!native) {
+    return nativeUnavailableReason() ?? "libc cannot be opened";
+  }
+  try {
+    native.pinToCpu(cpu);
+    return undefined;
+  } catch (error) {
+    return error instanceof NativeError ? strerror(error.errno) : String(error);
+  }
 }

@@ -82,6 +82,7 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "pointer"], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -767,6 +768,22 @@ export class NativeSockets {
     const copy = this.#libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) throw this.#error("fcntl");
     return copy;
+  }
+
+  /**
+   * Pins the calling thread to one CPU (`sched_setaffinity(0)`, as iperf3's
+   * `-A`). Threads it starts afterwards inherit the mask: the data-plane
+   * Workers, which move the bytes; threads Deno started before keep theirs.
+   *
+   * @param cpu the CPU number (0-1023)
+   * @throws {NativeError} when the kernel refuses (EINVAL: no such CPU)
+   */
+  pinToCpu(cpu: number): void {
+    const mask = new Uint8Array(128);
+    mask[cpu >> 3] = 1 << (cpu & 7);
+    if (this.#libc.sched_setaffinity(0, BigInt(mask.byteLength), mask) !== 0) {
+      throw this.#error("sched_setaffinity");
+    }
   }
 
   /**

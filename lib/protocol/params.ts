@@ -102,6 +102,12 @@ export interface TestParams {
   fqRate: number;
   /** TCP receivers discard what arrives with MSG_TRUNC, uncopied (`--skip-rx-copy`, iperf3 3.21's `skip_rx_copy`). Absent when off. */
   skipRxCopy?: boolean;
+  /**
+   * The CPU the client asks the server to pin itself to (`-A n,m`; wire
+   * `server_affinity`). iperf-ts's server serves many tests at once and is
+   * not pinned by one client; iperf3's servers honour it.
+   */
+  serverAffinity?: number;
   /** IPv6 flow label (`-L`), 0 when unset. */
   flowLabel: number;
   /** Title prefixed to every line (`-T`). */
@@ -237,6 +243,9 @@ export function encodeParams(p: TestParams): WireParams {
   if (p.zeroCopy) w["zerocopy"] = 1;
   if (p.dontFragment) w["dont_fragment"] = 1;
   if (p.skipRxCopy) w["skip_rx_copy"] = 1;
+  if (p.serverAffinity !== undefined) {
+    w["server_affinity"] = p.serverAffinity;
+  }
   if (p.authToken !== undefined) w["authtoken"] = p.authToken;
   w["client_version"] = p.clientVersion ?? IPERF_PROTOCOL_VERSION;
   return w;
