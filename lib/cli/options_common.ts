@@ -124,9 +124,11 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
     kind: text(),
     synopsis: "--bind-dev <dev>",
     help: ["bind to the network interface with SO_BINDTODEVICE"],
-    // Goes to ClientConfig/ServerConfig `bindDevice`, set with
-    // SO_BINDTODEVICE through lib/net before connect/listen.
-    notYet: "sockets are not bound to a device (SO_BINDTODEVICE)",
+    // ClientConfig `bindDevice`: the client's TCP data streams are opened
+    // through libc with SO_BINDTODEVICE before connect. A server's listener
+    // is Deno's, which cannot be bound to a device.
+    notYet: "the server's listener is Deno's and cannot be bound to a device",
+    notYetRole: "server",
   }),
   option({
     long: "verbose",
@@ -255,9 +257,11 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
     section: "both",
     kind: FLAG,
     help: ["use MPTCP rather than plain TCP"],
-    // Goes to ClientConfig/ServerConfig `mptcp`: sockets opened with
-    // IPPROTO_MPTCP through lib/net.
-    notYet: "MPTCP sockets (IPPROTO_MPTCP) are not opened",
+    // ClientConfig `mptcp`: the client's TCP data streams are opened with
+    // IPPROTO_MPTCP through libc. A server's listener is Deno's (plain TCP;
+    // an MPTCP client falls back to TCP against it).
+    notYet: "the server's listener is Deno's, which cannot be MPTCP",
+    notYetRole: "server",
   }),
   option({
     long: "debug",

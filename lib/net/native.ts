@@ -22,6 +22,8 @@ export const SOCKOPT = {
   SO_RCVBUF: 8,
   SO_ACCEPTCONN: 30,
   SO_MAX_PACING_RATE: 47,
+  SO_BINDTODEVICE: 25,
+  SO_PROTOCOL: 38,
   SO_COOKIE: 57,
   IPPROTO_IP: 0,
   IP_TOS: 1,
@@ -645,13 +647,15 @@ export class NativeSockets {
       localAddress?: string | undefined;
       localPort?: number | undefined;
       configure?: (fd: number) => void;
+      /** IPPROTO_MPTCP (262) for `-m`; 0 (plain TCP) when absent. */
+      protocol?: number;
     } = {},
   ): number {
     const dest = makeSockAddr(hostname, port);
     const fd = this.#libc.socket(
       dest.family,
       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-      0,
+      options.protocol ?? 0,
     );
     if (fd < 0) throw this.#error("socket");
     try {
@@ -768,6 +772,26 @@ export class NativeSockets {
     const copy = this.#libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) throw this.#error("fcntl");
     return copy;
+  }
+
+  /**
+   * SO_BINDTODEVICE: the socket sends and receives only through the
+   * network interface `device` (`--bind-dev`).
+   *
+   * @param fd the descriptor
+   * @param device the interface's name, as `ip link` shows it
+   * @throws {NativeError} when the kernel refuses (ENODEV: no such device)
+   */
+  bindToDevice(fd: number, device: string): void {
+    const name = new TextEncoder().encode(`${device}\0`);
+    const r = this.#libc.setsockopt(
+      fd,
+      SOCKOPT.SOL_SOCKET,
+      SOCKOPT.SO_BINDTODEVICE,
+      name,
+      name.byteLength,
+    );
+    if (r !== 0) throw this.#error("setsockopt");
   }
 
   /**

@@ -156,7 +156,14 @@ export interface SocketTuning {
   userTimeoutMs?: number;
   /** SO_MAX_PACING_RATE in bits/s (`--fq-rate`), 0 or absent for none. */
   fqRate?: number;
+  /** SO_BINDTODEVICE before connect (`--bind-dev`). */
+  bindDevice?: string | undefined;
+  /** An MPTCP socket (IPPROTO_MPTCP) rather than plain TCP (`-m`). */
+  mptcp?: boolean;
 }
+
+/** `IPPROTO_MPTCP`: Linux 5.6+, where `net.mptcp.enabled` is 1. */
+export const IPPROTO_MPTCP = 262;
 
 /** SO_MAX_PACING_RATE as a 32-bit value: bytes per second, at most 2^32-1 (34 Gbit/s). */
 const MAX_PACING_BYTES = 0xffff_ffff;
@@ -243,6 +250,20 @@ export function applyBeforeConnect(
   tuning: SocketTuning,
 ): void {
   const { IPPROTO_TCP, TCP_NODELAY, TCP_MAXSEG } = SOCKOPT;
+  if (tuning.bindDevice !== undefined) {
+    try {
+      native.bindToDevice(fd, tuning.bindDevice);
+    } catch (error) {
+      throw new IperfError(ERROR_CODES.IESTREAMCONNECT, {
+        detail: `--bind-dev ${tuning.bindDevice}: ${
+          error instanceof Error
+            ? error.message.replace(/ \(setsockopt\)$/, "")
+            : String(error)
+        }`,
+        cause: error,
+      });
+    }
+  }
   try {
     if (tuning.noDelay) native.setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);
   } catch (error) {
@@ -412,6 +433,7 @@ export async function connectTuned(
     localAddress: options.localAddress,
     localPort: options.localPort,
     configure: (fd) => applyBeforeConnect(native, fd, options.tuning),
+    ...(options.tuning.mptcp ? { protocol: IPPROTO_MPTCP } : {}),
   });
   let adopted = false;
   try {

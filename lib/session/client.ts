@@ -88,6 +88,10 @@ export interface ClientConfig {
   connectTimeoutMs?: number;
   /** Local address for every connection (`-B`). */
   bindAddress?: string;
+  /** The data streams' network interface (`--bind-dev`, SO_BINDTODEVICE). */
+  bindDevice?: string;
+  /** MPTCP data streams (`-m`, IPPROTO_MPTCP). */
+  mptcp?: boolean;
   /** Local port of the first data stream; stream i uses `cport + i` (`--cport`). */
   cport?: number;
   /**
@@ -326,6 +330,8 @@ export async function runClientSession(
       dontFragment: params.dontFragment,
       userTimeoutMs: config.sendTimeoutMs ?? 0,
       fqRate: params.fqRate,
+      bindDevice: config.bindDevice,
+      mptcp: config.mptcp === true,
     };
     let congestionUsed: string | undefined;
     let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;
@@ -773,7 +779,17 @@ async function connectStream(
   }
 > {
   const { native, tuning, localPort, id } = options;
-  if (native && tuning.mss) {
+  if (!native && (tuning.bindDevice !== undefined || tuning.mptcp)) {
+    throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
+      detail: `${
+        tuning.mptcp ? "-m" : "--bind-dev"
+      } opens the socket through libc, which needs Linux and --allow-ffi`,
+    });
+  }
+  // Options that must precede the handshake: a socket of our own (libc).
+  if (
+    native && (tuning.mss || tuning.bindDevice !== undefined || tuning.mptcp)
+  ) {
     let tuned;
     try {
       // The session's abort also ends the wait, so no socket is connected
