@@ -95,6 +95,23 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     io.stdout(versionText());
     return 0;
   }
+  // iperf3 3.21's iperf_parse_arguments warnings, on stderr.
+  const out = config.output;
+  if (out.json && out.format !== "a") {
+    io.stderr(
+      "warning: Report format (-f) flag ignored with JSON output (-J)\n",
+    );
+  }
+  if (out.json && out.verbose) {
+    io.stderr(
+      "warning: Verbose output (-v) may interfere with JSON output (-J)\n",
+    );
+  }
+  if (out.json && out.debug) {
+    io.stderr(
+      "warning: Debug output (-d) may interfere with JSON output (-J)\n",
+    );
+  }
   if (
     config.affinity !== undefined &&
     !(config.role === "server" && config.server.daemon)

@@ -132,3 +132,23 @@ Deno.test("--skip-rx-copy crosses the wire as skip_rx_copy and the receivers cou
     }
   });
 });
+
+Deno.test("-J with -f, -V or -d warns on stderr as iperf3 3.21; -J alone says nothing", async () => {
+  await withServer(async (server) => {
+    const run = (...flags: string[]) =>
+      cli(clientArgs(server.port, "-n", "1M", "-J", ...flags));
+    const fm = await run("-f", "m");
+    assert.equal(fm.code, 0, fm.stderr);
+    assert.equal(
+      fm.stderr,
+      "warning: Report format (-f) flag ignored with JSON output (-J)\n",
+    );
+    assert.ok(JSON.parse(fm.stdout).end);
+    const verbose = await run("-V");
+    assert.equal(
+      verbose.stderr,
+      "warning: Verbose output (-v) may interfere with JSON output (-J)\n",
+    );
+    assert.equal((await run()).stderr, "");
+  });
+});
