@@ -48,6 +48,13 @@ export class TextReporter {
   readonly #systemInfo: string;
   #params: TestParams | undefined;
   #headerPrinted = false;
+  /**
+   * A receiving client's only interval, held for the results: iperf3
+   * prints the last interval after the exchange, so when it is also the
+   * first (`-t 1 -R`) its header takes the server's
+   * `sender_has_retransmits` (`Retr  Cwnd`, blank columns).
+   */
+  #held: IntervalReport | undefined;
 
   /**
    * Creates an instance.
@@ -126,9 +133,25 @@ export class TextReporter {
         }
         break;
       case "interval":
-        this.#interval(event.report);
+        if (
+          event.report.final && !this.#headerPrinted &&
+          this.#role === "client" && !event.report.retransmits &&
+          this.#params?.protocol !== "udp" && !this.#bidir()
+        ) {
+          this.#held = event.report;
+        } else {
+          this.#interval(event.report);
+        }
         break;
       case "summary":
+        if (this.#held) {
+          const held = this.#held;
+          this.#held = undefined;
+          this.#interval({
+            ...held,
+            retransmits: event.summary.senderHasRetransmits === 1,
+          });
+        }
         this.#summary(event.summary);
         break;
       case "server-output":

@@ -260,7 +260,10 @@ export class TestRun {
     await this.#reporter;
     const report = figures.sample(this.#run, now);
     if (isReportable(report, this.#options.interval || 1)) {
-      this.#options.emit({ kind: "interval", report });
+      this.#options.emit({
+        kind: "interval",
+        report: { ...report, final: true },
+      });
     }
   }
 

@@ -79,6 +79,8 @@ export interface IntervalReport {
   streams: StreamInterval[];
   /** iperf3's `sender_has_retransmits == 1`: the sending streams carry {@linkcode StreamInterval.tcp}. */
   retransmits?: boolean;
+  /** The test's last interval, taken when it ended (iperf3 prints it with the results). */
+  final?: boolean;
 }
 
 /**
