@@ -17,6 +17,7 @@
 
 /// <reference lib="deno.worker" />
 
+import { makePayload } from "../stream/payload.ts";
 import { setImmediate } from "node:timers";
 import {
   ERRNO,
@@ -157,7 +158,7 @@ function add(message: Extract<ToThread, { kind: "add" }>): void {
         ? new UdpSender(io, plan, host)
         : new UdpReceiver(io, plan, host);
     } else if (plan.send) {
-      test.block ??= payload(plan.length, plan.repeating);
+      test.block ??= makePayload(plan.length, plan.repeating);
     } else if (receiveBuffer.byteLength < plan.length) {
       receiveBuffer = new Uint8Array(plan.length);
     }
@@ -224,18 +225,6 @@ function release(id: number): void {
   slots = kept;
   tests.delete(id);
   post({ kind: "released", test: id });
-}
-
-function payload(length: number, repeating: boolean): Uint8Array {
-  const block = new Uint8Array(length);
-  if (repeating) {
-    for (let i = 0; i < length; i++) block[i] = 0x30 + i % 10;
-  } else {
-    for (let i = 0; i < length; i += 65536) {
-      crypto.getRandomValues(block.subarray(i, Math.min(length, i + 65536)));
-    }
-  }
-  return block;
 }
 
 /** Whether the test's `-n`/`-k` budget is used up (summed over all its streams). */

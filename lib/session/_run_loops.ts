@@ -5,6 +5,7 @@
  * @module
  */
 
+import { makePayload } from "../stream/payload.ts";
 import { ERROR_CODES } from "../errors.ts";
 import type { StreamConn } from "../net/conn.ts";
 import type { UdpAccounting } from "../stats/udp_accounting.ts";
@@ -119,16 +120,4 @@ export function startLoops(
     }
   }
   return { tasks, senders };
-}
-
-function makePayload(length: number, repeating: boolean): Uint8Array {
-  const block = new Uint8Array(length);
-  if (repeating) {
-    for (let i = 0; i < length; i++) block[i] = 0x30 + i % 10;
-  } else {
-    for (let i = 0; i < length; i += 65536) {
-      crypto.getRandomValues(block.subarray(i, Math.min(length, i + 65536)));
-    }
-  }
-  return block;
 }

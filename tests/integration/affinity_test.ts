@@ -9,22 +9,17 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { runClientSession } from "../../lib/session/client.ts";
 import { nativeSockets } from "../../lib/net/native.ts";
 import { cli } from "../_support/cli.ts";
 import { tcpParams } from "../_support/server.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-const HOST = "127.0.0.1";
+import {
+  CHILD_HOST as HOST,
+  commandText as text,
+  withChildServer,
+} from "../_support/child_server.ts";
 
 const skip = Deno.build.os !== "linux" || nativeSockets() === undefined;
-
-function text(command: string, args: string[]): string {
-  return new TextDecoder().decode(
-    new Deno.Command(command, { args, stderr: "null" }).outputSync().stdout,
-  );
-}
 
 /** Each thread's name and allowed CPUs. */
 function threads(pid: number): { comm: string; cpus: string }[] {
@@ -39,42 +34,18 @@ function threads(pid: number): { comm: string; cpus: string }[] {
   );
 }
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: HOST, port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
 Deno.test({
   name:
     "-A pins the server's main thread and its data-plane threads to the CPU",
   ignore: skip,
   async fn() {
     const cpu = navigator.hardwareConcurrency > 1 ? 1 : 0;
-    const port = freePort();
-    const child = new Deno.Command("deno", {
-      args: [
-        "run",
-        "--quiet",
-        "--allow-net=127.0.0.1",
-        "--allow-ffi",
-        MAIN,
-        "-s",
-        "-A",
-        String(cpu),
-        "--data-threads",
-        "2",
-        "-B",
-        HOST,
-        "-p",
-        String(port),
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
+    await withChildServer([
+      "-A",
+      String(cpu),
+      "--data-threads",
+      "2",
+    ], async ({ pid, port }) => {
       let outcome;
       for (let i = 0; i < 100 && !outcome; i++) {
         try {
@@ -90,16 +61,13 @@ Deno.test({
         }
       }
       assert.ok(outcome, "the server never served");
-      const list = threads(child.pid);
+      const list = threads(pid);
       const workers = list.filter((t) => t.comm.startsWith("worker"));
       assert.ok(workers.length >= 2, `threads: ${JSON.stringify(list)}`);
       for (const w of workers) assert.equal(w.cpus, String(cpu), w.comm);
       // The main thread is the first task, named after the program.
       assert.equal(list[0]?.cpus, String(cpu), "main thread");
-    } finally {
-      child.kill();
-      await child.status;
-    }
+    });
   },
 });
 

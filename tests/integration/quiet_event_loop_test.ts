@@ -13,12 +13,13 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { runClientSession } from "../../lib/session/client.ts";
-import { HOST } from "../_support/raw_peer.ts";
+import {
+  CHILD_HOST as HOST,
+  commandText as text,
+  withChildServer,
+} from "../_support/child_server.ts";
 import { tcpParams } from "../_support/server.ts";
-
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 /** Streams in each test: each must show up as a duplicated socket. */
 const STREAMS = 4;
@@ -37,12 +38,6 @@ const skip = skipReason();
 if (skip) {
   // deno-lint-ignore no-console
   console.log(`quiet_event_loop_test: skipped: ${skip}`);
-}
-
-function text(command: string, args: string[]): string {
-  return new TextDecoder().decode(
-    new Deno.Command(command, { args, stderr: "null" }).outputSync().stdout,
-  );
 }
 
 /** Each descriptor of the process and what it is (`socket:[inode]`, `anon_inode:[eventpoll]`). */
@@ -77,55 +72,14 @@ function duplicated(fds: Map<number, string>): Map<string, number[]> {
   return new Map([...byInode].filter(([, list]) => list.length > 1));
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
-}
-
-async function waitListening(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      (await Deno.connect({ hostname: HOST, port })).close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-  throw new Error(`server on ${port} did not start`);
-}
-
 Deno.test({
   name:
     "a threaded TCP stream's socket is in no epoll set of the server while its thread moves it",
   ignore: skip !== undefined,
   async fn(t) {
-    const port = freePort();
-    const child = new Deno.Command("deno", {
-      args: [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        "--allow-net=127.0.0.1",
-        "--allow-ffi",
-        MAIN,
-        "-s",
-        "--data-threads",
-        "2",
-        "-B",
-        HOST,
-        "-p",
-        String(port),
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    try {
-      await waitListening(port);
+    await withChildServer(["--data-threads", "2"], async ({ pid, port }) => {
       // The listener is open under several descriptors of Deno's own.
-      const baseline = new Set(duplicated(descriptors(child.pid)).keys());
+      const baseline = new Set(duplicated(descriptors(pid)).keys());
       for (const reverse of [false, true]) {
         await t.step(
           reverse ? "the server sends (-R)" : "the server receives",
@@ -144,11 +98,11 @@ Deno.test({
             // Look while the test runs: once its streams are duplicated.
             for (let i = 0; i < 60 && seen.size < STREAMS; i++) {
               await new Promise((r) => setTimeout(r, 25));
-              const fds = descriptors(child.pid);
+              const fds = descriptors(pid);
               seen = new Map(
                 [...duplicated(fds)].filter(([k]) => !baseline.has(k)),
               );
-              watchedNow = watched(child.pid, fds);
+              watchedNow = watched(pid, fds);
             }
             await session;
             assert.ok(
@@ -168,9 +122,6 @@ Deno.test({
           },
         );
       }
-    } finally {
-      child.kill();
-      await child.status;
-    }
+    });
   },
 });
