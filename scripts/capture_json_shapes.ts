@@ -17,6 +17,7 @@
  * @module
  */
 
+import { freeChildPort } from "../tests/_support/child_server.ts";
 import { dirname, join } from "node:path";
 import { keyOrders, shape } from "../tests/_support/json_shape.ts";
 import { SHAPE_CASES } from "../tests/_support/shape_cases.ts";
@@ -39,13 +40,6 @@ function libraryPath(binary: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
 }
 
 async function run(
@@ -83,7 +77,7 @@ async function main(): Promise<number> {
     ?.trim() ?? "";
   const cases: Record<string, unknown> = {};
   for (const [name, flags] of SHAPE_CASES) {
-    const port = freePort();
+    const port = freeChildPort();
     const server = run(binary, [
       "-s",
       "-1",
@@ -105,7 +99,9 @@ async function main(): Promise<number> {
         "-J",
         ...flags,
       ], env);
-      if (!client.stdout.includes("Connection refused")) break;
+      if (!(client.stdout + client.stderr).includes("Connection refused")) {
+        break;
+      }
     }
     const served = await server;
     if (client.code !== 0 || served.code !== 0) {

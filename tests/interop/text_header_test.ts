@@ -33,7 +33,8 @@ async function theirHeader(flags: string[]): Promise<string | undefined> {
       ...flags,
     ]);
     result = await client.wait(15_000);
-    if (!result.stdout.includes("Connection refused")) break;
+    // iperf3 says so on stderr while the server is not listening yet.
+    if (!(result.stdout + result.stderr).includes("Connection refused")) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   await server.wait();

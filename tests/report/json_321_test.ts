@@ -9,6 +9,7 @@
  * @module
  */
 
+import { freeChildPort } from "../_support/child_server.ts";
 import assert from "node:assert/strict";
 import { cli } from "../_support/cli.ts";
 import { keyOrders, shape } from "../_support/json_shape.ts";
@@ -30,18 +31,11 @@ const FIXTURE = JSON.parse(
 const NEEDS_LIBC =
   /(retransmits|snd_cwnd|snd_wnd|rtt|rttvar|pmtu|reorder|_tcp_congestion|sndbuf_actual|rcvbuf_actual)$/;
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = l.addr.port;
-  l.close();
-  return port;
-}
-
 /** Our client and server, both `-J`, for one test kind. */
 async function documents(
   flags: readonly string[],
 ): Promise<{ client: unknown; server: unknown }> {
-  const port = freePort();
+  const port = freeChildPort();
   const served = cli(["-s", "-1", "-J", "-B", "127.0.0.1", "-p", String(port)]);
   let client = await cli([
     "-c",
@@ -52,7 +46,11 @@ async function documents(
     ...flags,
   ]);
   // Retried while the server, just started, refuses the connection.
-  for (let i = 0; i < 40 && client.stdout.includes("Connection refused"); i++) {
+  for (
+    let i = 0;
+    i < 40 && (client.stdout + client.stderr).includes("Connection refused");
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 50));
     client = await cli(["-c", "127.0.0.1", "-p", String(port), "-J", ...flags]);
   }
