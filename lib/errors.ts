@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   IESETBUF: 124,
   IESETTOS: 125,
   IESETCOS: 126,
+  IESETFLOW: 127,
   IEPROTOCOL: 131,
   IESETCONGESTION: 134,
   IESETBUF2: 141,
@@ -127,6 +128,7 @@ const ERROR_TEXTS: Readonly<Record<number, string>> = {
   124: "unable to set socket buffer size",
   125: "unable to set IP TOS",
   126: "unable to set IPv6 traffic class",
+  127: "unable to set IPv6 flow label",
   131: "protocol does not exist",
   134:
     "unable to set TCP_CONGESTION: Supplied congestion control algorithm not supported on this host",

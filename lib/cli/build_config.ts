@@ -313,6 +313,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     zeroCopy: v.zeroCopy === true,
     dontFragment: v.dontFragment === true,
     fqRate: v.fqRate?.bitsPerSecond ?? 0,
+    flowLabel: v.flowlabel ?? 0,
     ...(v.skipRxCopy ? { skipRxCopy: true } : {}),
   });
   if (v.congestion !== undefined) params.congestion = v.congestion;

@@ -148,9 +148,8 @@ export const CLIENT_MORE_OPTIONS: readonly OptionRow[] = [
     kind: wholeNumber(1, 0xfffff, "unable to set IPv6 flow label"),
     synopsis: "-L, --flowlabel N",
     help: ["set the IPv6 flow label (only supported on Linux)"],
-    // Goes to TestParams `flowlabel` (wire `flowlabel`), set with
-    // IPV6_FLOWLABEL_MGR on each IPv6 data socket through lib/net.
-    notYet: "IPv6 flow labels (IPV6_FLOWLABEL_MGR) are not set",
+    // TestParams `flowLabel` (wire `flowlabel`): each TCP data socket is
+    // opened through libc with IPV6_FLOWLABEL_MGR and sin6_flowinfo.
   }),
   option({
     long: "zerocopy",

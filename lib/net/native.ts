@@ -649,9 +649,14 @@ export class NativeSockets {
       configure?: (fd: number) => void;
       /** IPPROTO_MPTCP (262) for `-m`; 0 (plain TCP) when absent. */
       protocol?: number;
+      /** An IPv6 flow label (`-L`): leased with IPV6_FLOWLABEL_MGR and sent in `sin6_flowinfo`. */
+      flowLabel?: number;
     } = {},
   ): number {
     const dest = makeSockAddr(hostname, port);
+    if (options.flowLabel && dest.family !== AF_INET6) {
+      throw new NativeError("flowlabel", 97, "Address family not supported");
+    }
     const fd = this.#libc.socket(
       dest.family,
       SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -659,6 +664,9 @@ export class NativeSockets {
     );
     if (fd < 0) throw this.#error("socket");
     try {
+      if (options.flowLabel) {
+        this.#leaseFlowLabel(fd, dest.buf, options.flowLabel);
+      }
       options.configure?.(fd);
       if (options.localAddress !== undefined || options.localPort) {
         const host = options.localAddress ??
@@ -772,6 +780,36 @@ export class NativeSockets {
     const copy = this.#libc.fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (copy < 0) throw this.#error("fcntl");
     return copy;
+  }
+
+  /**
+   * Leases `label` for the destination in `dest` (a `sockaddr_in6`), writes
+   * it into `dest`'s `sin6_flowinfo` and turns IPV6_FLOWINFO_SEND on, as
+   * iperf3's `-L` does (linux/in6.h `struct in6_flowlabel_req`).
+   */
+  #leaseFlowLabel(fd: number, dest: Uint8Array, label: number): void {
+    const IPV6_FLOWLABEL_MGR = 32;
+    const IPV6_FLOWINFO_SEND = 33;
+    const req = new Uint8Array(32);
+    const view = new DataView(req.buffer);
+    req.set(dest.subarray(8, 24), 0); // flr_dst
+    view.setUint32(16, label & 0xfffff, false); // flr_label, network order
+    req[20] = 0; // flr_action: IPV6_FL_A_GET
+    req[21] = 255; // flr_share: IPV6_FL_S_ANY
+    view.setUint16(22, 1, LITTLE_ENDIAN); // flr_flags: IPV6_FL_F_CREATE
+    if (
+      this.#libc.setsockopt(
+        fd,
+        SOCKOPT.IPPROTO_IPV6,
+        IPV6_FLOWLABEL_MGR,
+        req,
+        32,
+      ) !== 0
+    ) {
+      throw this.#error("flowlabel");
+    }
+    dest.set(req.subarray(16, 20), 4); // sin6_flowinfo
+    this.setInt(fd, SOCKOPT.IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 1);
   }
 
   /**

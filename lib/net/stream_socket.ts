@@ -160,6 +160,8 @@ export interface SocketTuning {
   bindDevice?: string | undefined;
   /** An MPTCP socket (IPPROTO_MPTCP) rather than plain TCP (`-m`). */
   mptcp?: boolean;
+  /** The IPv6 flow label of the data streams (`-L`), 0 or absent for none. */
+  flowLabel?: number;
 }
 
 /** `IPPROTO_MPTCP`: Linux 5.6+, where `net.mptcp.enabled` is 1. */
@@ -401,6 +403,21 @@ export function applyAfterConnect(
   return out;
 }
 
+/** iperf3's IESETFLOW for a flow label the socket cannot take (an IPv4 peer, the kernel's refusal). */
+function flowLabelled(open: () => number): number {
+  try {
+    return open();
+  } catch (error) {
+    if (error instanceof NativeError && error.message.endsWith("(flowlabel)")) {
+      throw new IperfError(ERROR_CODES.IESETFLOW, {
+        detail: error.message.replace(/ \(flowlabel\)$/, ""),
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /** How often a native connect is checked for completion: from 1 ms, doubling up to 50 ms. */
 const CONNECT_POLL_MS = 1;
 const CONNECT_POLL_MAX_MS = 50;
@@ -429,12 +446,17 @@ export async function connectTuned(
     signal?: AbortSignal | undefined;
   },
 ): Promise<{ conn: StreamConn; socket: StreamSocket }> {
-  const fd = native.startConnect(hostname, port, {
-    localAddress: options.localAddress,
-    localPort: options.localPort,
-    configure: (fd) => applyBeforeConnect(native, fd, options.tuning),
-    ...(options.tuning.mptcp ? { protocol: IPPROTO_MPTCP } : {}),
-  });
+  const fd = flowLabelled(() =>
+    native.startConnect(hostname, port, {
+      localAddress: options.localAddress,
+      localPort: options.localPort,
+      configure: (fd) => applyBeforeConnect(native, fd, options.tuning),
+      ...(options.tuning.mptcp ? { protocol: IPPROTO_MPTCP } : {}),
+      ...(options.tuning.flowLabel
+        ? { flowLabel: options.tuning.flowLabel }
+        : {}),
+    })
+  );
   let adopted = false;
   try {
     let waitMs = CONNECT_POLL_MS;

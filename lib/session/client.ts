@@ -332,6 +332,7 @@ export async function runClientSession(
       fqRate: params.fqRate,
       bindDevice: config.bindDevice,
       mptcp: config.mptcp === true,
+      flowLabel: params.flowLabel,
     };
     let congestionUsed: string | undefined;
     let firstBuffers: { sndbuf: number; rcvbuf: number } | undefined;
@@ -779,16 +780,21 @@ async function connectStream(
   }
 > {
   const { native, tuning, localPort, id } = options;
-  if (!native && (tuning.bindDevice !== undefined || tuning.mptcp)) {
+  if (
+    !native && (tuning.bindDevice !== undefined || tuning.mptcp ||
+      tuning.flowLabel)
+  ) {
     throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
       detail: `${
-        tuning.mptcp ? "-m" : "--bind-dev"
+        tuning.mptcp ? "-m" : tuning.flowLabel ? "-L" : "--bind-dev"
       } opens the socket through libc, which needs Linux and --allow-ffi`,
     });
   }
   // Options that must precede the handshake: a socket of our own (libc).
   if (
-    native && (tuning.mss || tuning.bindDevice !== undefined || tuning.mptcp)
+    native &&
+    (tuning.mss || tuning.bindDevice !== undefined || tuning.mptcp ||
+      tuning.flowLabel)
   ) {
     let tuned;
     try {

@@ -460,7 +460,8 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
   usageError(["--frobnicate"], /unrecognized option '--frobnicate'/);
   usageError(["-c"], /requires an argument/);
   usageError(
-    ["-c", "h", "-L", "1"],
-    /^option --flowlabel is not implemented yet: /,
+    ["-c", "h", "--sctp"],
+    /^option --sctp is not implemented yet: /,
   );
+  usageError(["-c", "h", "-L", "1048576"], /unable to set IPv6 flow label/);
 });
