@@ -283,6 +283,18 @@ export const TOS: ValueKind<number> = {
   },
 };
 
+/** `-L`: an IPv6 flow label, 1-0xfffff, read as iperf3's `strtol(optarg, 0)` (decimal, 0x hex, 0 octal). */
+export const FLOW_LABEL: ValueKind<number> = {
+  describe: "1-1048575 (decimal, 0 octal or 0x hex)",
+  parse: (value, name) => FLOW_LABEL.check(cNumber(value ?? ""), name),
+  check(n) {
+    if (!(Number.isInteger(n) && n >= 1 && n <= 0xfffff)) {
+      throw new UsageError("unable to set IPv6 flow label");
+    }
+    return n;
+  },
+};
+
 /** DSCP names iperf3 knows (RFC 4594 and friends), as code points. */
 const DSCP_NAMES: Readonly<Record<string, number>> = {
   cs0: 0,

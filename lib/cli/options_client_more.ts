@@ -15,6 +15,7 @@ import {
   CONGESTION,
   DSCP,
   FLAG,
+  FLOW_LABEL,
   SOCKET_BUFFER,
   text,
   TOS,
@@ -145,7 +146,7 @@ export const CLIENT_MORE_OPTIONS: readonly OptionRow[] = [
     arg: "required",
     role: "client",
     section: "client",
-    kind: wholeNumber(1, 0xfffff, "unable to set IPv6 flow label"),
+    kind: FLOW_LABEL,
     synopsis: "-L, --flowlabel N",
     help: ["set the IPv6 flow label (only supported on Linux)"],
     // TestParams `flowLabel` (wire `flowlabel`): each TCP data socket is

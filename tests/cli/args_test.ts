@@ -464,4 +464,19 @@ Deno.test("parseCommandLine() rejects bad input with iperf3-style messages", () 
     /^option --sctp is not implemented yet: /,
   );
   usageError(["-c", "h", "-L", "1048576"], /unable to set IPv6 flow label/);
+  usageError(["-c", "h", "-L", "0"], /unable to set IPv6 flow label/);
+  usageError(["-c", "h", "-L", "label"], /unable to set IPv6 flow label/);
+});
+
+Deno.test("parseCommandLine() reads -L as iperf3's strtol(optarg, 0): decimal, 0x hex, 0 octal", () => {
+  for (
+    const [text, label] of [["74565", 74565], ["0x12345", 0x12345], [
+      "0777",
+      0o777,
+    ]] as const
+  ) {
+    const config = parseCommandLine(["-c", "::1", "-L", text]);
+    assert.ok(config.role === "client");
+    assert.equal(config.client.params.flowLabel, label, text);
+  }
 });

@@ -82,34 +82,18 @@ Deno.test({
       );
       const port = freeChildPort();
       const server = cli(["-s", "-1", "-B", "::1", "-p", String(port)]);
-      let client = await cli([
-        "-c",
-        "::1",
-        "-p",
-        String(port),
-        "-n",
-        "8M",
-        "-L",
-        String(LABEL),
-        "-J",
-      ]);
+      // The label in hex, as iperf3's strtol(optarg, 0) reads it.
+      const args = ["-c", "::1", "-p", String(port), "-n", "8M", "-J"];
+      const run = () => cli([...args, "-L", `0x${LABEL.toString(16)}`]);
+      let client = await run();
+      // Retried while the server, just started, refuses the connection.
       for (
         let i = 0;
         i < 40 && client.stdout.includes("Connection refused");
         i++
       ) {
         await new Promise((r) => setTimeout(r, 50));
-        client = await cli([
-          "-c",
-          "::1",
-          "-p",
-          String(port),
-          "-n",
-          "8M",
-          "-L",
-          String(LABEL),
-          "-J",
-        ]);
+        client = await run();
       }
       assert.equal(client.code, 0, client.stdout + client.stderr);
       assert.equal((await server).code, 0);
