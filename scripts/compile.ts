@@ -59,16 +59,20 @@ export const PERMISSIONS: readonly string[] = [
   // The `uname`-like system_info line of -V and -J (`Deno.hostname()`,
   // `Deno.osRelease()`); see lib/report/system_info.ts.
   "--allow-sys=hostname,osRelease",
-  // --logfile and --pidfile: their paths are known only at run time.
+  // --logfile, --pidfile and a receiving -F file: their paths are known
+  // only at run time.
   "--allow-write",
+  // A sending -F file, the RSA keys and the users file (read with a cap:
+  // lib/cli/read_capped.ts); the kernel version and TCP buffer defaults
+  // under /proc then show in -V and -J too.
+  "--allow-read",
   // -D: Deno cannot fork, so the server starts its own executable again,
   // detached (lib/cli/daemon.ts); that path is known only at run time.
   "--allow-run",
   // Socket options and TCP_INFO through libc on Linux (lib/net/native.ts);
   // the other targets never open a library.
   "--allow-ffi",
-  // No --allow-read: the kernel version and TCP buffer defaults under /proc
-  // are read only where granted, and are left out otherwise. No --allow-env.
+  // No --allow-env.
 ];
 
 /** The project root, where deno.json and main.ts live. */

@@ -45,6 +45,8 @@ export interface OutputConfig {
   debug: boolean;
   /** Prefix for every line (`-T`, client only). */
   title?: string;
+  /** Deprecated options given, each warned about on stderr (`--no-fq-socket-pacing`). */
+  deprecated?: readonly string[];
 }
 
 /** The server's settings. */
@@ -83,6 +85,8 @@ export interface ServerConfig {
   keepAliveSettings?: KeepAliveSettings;
   /** Threads that move the streams' bytes (`--data-threads`); 0 for the in-process loops. */
   dataThreads?: number;
+  /** `-F`: the file the tests' streams send from or receive into. */
+  file?: string;
   /** Credentials required: the key and users files (read by the caller). */
   auth?: {
     /** `--rsa-private-key-path`. */
@@ -214,6 +218,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     debug: v.debug !== undefined,
   };
   if (v.logfile !== undefined) output.logfile = v.logfile;
+  if (v.noFqSocketPacing) output.deprecated = ["--no-fq-socket-pacing"];
   if (v.timestamps !== undefined) output.timestamps = v.timestamps;
   const keepAliveSettings = typeof v.keepAlive === "object"
     ? v.keepAlive
@@ -236,6 +241,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     if (keepAliveSettings) server.keepAliveSettings = keepAliveSettings;
     if (v.dataThreads !== undefined) server.dataThreads = v.dataThreads;
     if (v.pidfile !== undefined) server.pidfile = v.pidfile;
+    if (v.file !== undefined) server.file = v.file;
     if (v.idleTimeout !== undefined) server.idleTimeout = v.idleTimeout;
     if (v.serverBitrateLimit !== undefined) {
       server.bitrateLimit = v.serverBitrateLimit.bitsPerSecond;
@@ -274,9 +280,20 @@ export function buildConfig(values: OptionValues): RoleConfig {
   }
 
   const host = v.client ?? "";
-  const ended = v.bytes !== undefined || v.blocks !== undefined;
-  const time = v.time ?? (ended ? 0 : 10);
   const udp = v.udp === true;
+  if (v.file !== undefined && udp) {
+    throw new UsageError("cannot transfer file using UDP");
+  }
+  // iperf3: -F without -t, -n or -k sends the file's size (when it can
+  // stat the file; otherwise the default duration stands).
+  const fileBytes = v.file !== undefined && v.time === undefined &&
+      v.bytes === undefined && v.blocks === undefined
+    ? fileSize(v.file)
+    : undefined;
+  // An empty file ends the test at its first read instead.
+  const bytes = v.bytes ?? (fileBytes || undefined);
+  const ended = bytes !== undefined || v.blocks !== undefined;
+  const time = v.time ?? (ended ? 0 : 10);
   // Without -l, iperf3 sizes UDP datagrams to the control connection's MSS:
   // the client session does so where it can read it (`defaultLength`), and
   // keeps 1460 otherwise, as iperf3 does without an MSS.
@@ -293,7 +310,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     pacingTimer: v.pacingTimer ?? DEFAULT_PACING_TIMER,
     omit: v.omit ?? 0,
     time,
-    bytes: v.bytes ?? 0,
+    bytes: bytes ?? 0,
     blocks: v.blocks ?? 0,
     parallel: v.parallel ?? 1,
     reverse: v.reverse === true,
@@ -312,7 +329,8 @@ export function buildConfig(values: OptionValues): RoleConfig {
     // writes (Deno's sockets have no sendfile).
     zeroCopy: v.zeroCopy === true,
     dontFragment: v.dontFragment === true,
-    fqRate: v.fqRate?.bitsPerSecond ?? 0,
+    // --no-fq-socket-pacing is iperf3's deprecated `--fq-rate 0`.
+    fqRate: v.noFqSocketPacing ? 0 : v.fqRate?.bitsPerSecond ?? 0,
     flowLabel: v.flowlabel ?? 0,
     ...(v.skipRxCopy ? { skipRxCopy: true } : {}),
   });
@@ -329,6 +347,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
   }
   const client: ClientConfig = { host, port, params, interval };
   if (udp && v.length === undefined) client.defaultLength = true;
+  if (v.file !== undefined) client.file = v.file;
   Object.assign(client, timeouts);
   if (
     client.receiveTimeoutMs !== undefined && !params.reverse &&
@@ -386,6 +405,15 @@ export function buildConfig(values: OptionValues): RoleConfig {
     ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
     ...(pin.cpu !== undefined ? { affinity: pin.cpu } : {}),
   });
+}
+
+/** A file's size for `-F`, undefined when it cannot be read (iperf3 then keeps the default duration). */
+function fileSize(path: string): number | undefined {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `-l`: at most 1 MiB; 16 to 65507 bytes with `-u`. */

@@ -126,8 +126,8 @@ export const CLIENT_OPTIONS: readonly OptionRow[] = [
     role: "client",
     section: "client",
     kind: FLAG,
-    // Not in iperf3 3.21's --help: deprecated there, as `--fq-rate 0`.
-    notYet: "fair-queue pacing is not implemented (and iperf3 deprecates it)",
+    // Not in iperf3 3.21's --help: deprecated there, as `--fq-rate 0` with
+    // a warning (OutputConfig `deprecated`).
   }),
   option({
     long: "time",

@@ -80,12 +80,12 @@ export const COMMON_OPTIONS: readonly OptionRow[] = [
     arg: "required",
     role: "both",
     section: "both",
-    kind: text(),
+    kind: text("the --file name is empty"),
     synopsis: "-F, --file name",
     help: ["xmit/recv the specified file"],
-    // Goes to a `file` in ClientConfig and ServerConfig, read by the stream
-    // senders and written by the receivers (iperf3 `diskfile_name`).
-    notYet: "iperf-ts moves generated data, not files",
+    // ClientConfig and ServerConfig `file`: each TCP stream that sends reads
+    // the file from its start, each that receives writes it (iperf3's
+    // `diskfile_name`); with -F the in-process loops move the test.
   }),
   option({
     long: "affinity",

@@ -95,8 +95,12 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     io.stdout(versionText());
     return 0;
   }
-  // iperf3 3.21's iperf_parse_arguments warnings, on stderr.
+  // iperf3 3.21's iperf_parse_arguments warnings, on stderr (iperf3 prints
+  // the deprecation on stdout, where it would break a -J document).
   const out = config.output;
+  for (const option of out.deprecated ?? []) {
+    io.stderr(`Warning:  ${option} is deprecated\n`);
+  }
   if (out.json && out.format !== "a") {
     io.stderr(
       "warning: Report format (-f) flag ignored with JSON output (-J)\n",
@@ -517,6 +521,7 @@ async function runServer(
       ...optional("maxDuration", config.server.maxDuration),
       ...optional("idleTimeout", config.server.idleTimeout),
       ...optional("dataThreads", config.server.dataThreads),
+      ...optional("file", config.server.file),
       serverOutput: (test) => reporterFor(test).serverOutput(),
       onTestError: (error, test) => {
         const forTest = reporterFor(test);

@@ -11,20 +11,33 @@ import { systemInfo, VERSION_STRING } from "../report/system_info.ts";
 
 /**
  * iperf3 3.21's "Optional features available" names that iperf-ts has
- * here, in iperf3's order (`get_optional_features`). Congestion control,
- * don't-fragment, the data-plane threads and GSO/GRO all go through libc
- * (Linux with `--allow-ffi`); CPU affinity, flow labels, SCTP, sendfile,
- * fair-queue pacing and binding to a device are not implemented.
+ * here, in iperf3's order (`get_optional_features`). All but
+ * authentication go through libc (Linux with `--allow-ffi`): CPU affinity,
+ * flow labels, congestion control, socket pacing (`--fq-rate`), binding to a
+ * device (the client's streams), don't-fragment, the data-plane threads and
+ * GSO/GRO. SCTP and sendfile are not implemented.
  *
  * @returns the names, `["None"]` when there are none
  */
 export function optionalFeatures(): string[] {
   const native = nativeSockets() !== undefined;
   const features = [
-    ...(native ? ["TCP congestion algorithm setting"] : []),
+    ...(native
+      ? [
+        "CPU affinity setting",
+        "IPv6 flow label",
+        "TCP congestion algorithm setting",
+        "socket pacing",
+      ]
+      : []),
     "authentication",
     ...(native
-      ? ["support IPv4 don't fragment", "POSIX threads", "GSO/GRO support"]
+      ? [
+        "bind to device",
+        "support IPv4 don't fragment",
+        "POSIX threads",
+        "GSO/GRO support",
+      ]
       : []),
   ];
   return features.length > 0 ? features : ["None"];

@@ -9,7 +9,13 @@
 import type { Role, SessionEvent, SocketBuffers } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
-import { NO_UDP, type TestSummary, udpGroupTotals } from "../stats/summary.ts";
+import {
+  type DiskFile,
+  NO_UDP,
+  type StreamSummary,
+  type TestSummary,
+  udpGroupTotals,
+} from "../stats/summary.ts";
 import { formatCJson, formatCJsonCompact } from "./cjson.ts";
 import type { BufferDefaults } from "./system_info.ts";
 
@@ -364,6 +370,7 @@ export class JsonReporter {
         sender["sender"] = mustSend;
         streams.push({
           sender,
+          ...(s.diskfile ? { diskfile: diskfileJson(s, s.diskfile) } : {}),
           receiver: {
             socket: s.socket,
             start: 0,
@@ -560,5 +567,19 @@ function timestamp(): JsonObject {
     time: now.toUTCString(),
     timesecs: Math.floor(now.getTime() / 1000),
     timemillisecs: now.getTime(),
+  };
+}
+
+/** iperf3's `diskfile` object of an `end.streams` entry (`-F`). */
+function diskfileJson(s: StreamSummary, file: DiskFile): JsonObject {
+  const percent = (bytes: number) =>
+    file.size > 0 ? Math.trunc(bytes / file.size * 100) : 100;
+  return {
+    sent: s.bytesSent,
+    received: s.bytesReceived,
+    size: file.size,
+    "percent_sent": percent(s.bytesSent),
+    "percent_received": percent(s.bytesReceived),
+    filename: file.name,
   };
 }

@@ -9,7 +9,13 @@
 import type { Endpoint, Role, SessionEvent } from "../events.ts";
 import type { TestParams } from "../protocol/params.ts";
 import type { IntervalReport, StreamInterval } from "../stats/interval.ts";
-import { NO_UDP, type TestSummary, udpGroupTotals } from "../stats/summary.ts";
+import {
+  type DiskFile,
+  NO_UDP,
+  type StreamSummary,
+  type TestSummary,
+  udpGroupTotals,
+} from "../stats/summary.ts";
 import { formatFixed, formatG } from "../printf.ts";
 import { formatUnit, type UnitFormat } from "../units.ts";
 import { formatCJson } from "./cjson.ts";
@@ -36,6 +42,18 @@ export interface TextReporterOptions {
   version?: string;
   /** The uname-style line `-V` prints second. */
   systemInfo?: string;
+}
+
+/**
+ * iperf3's `report_diskfile` line after a stream's sender line (`-F`): what
+ * this side sent or received of the file's size, in whole percent.
+ */
+function diskfileLine(s: StreamSummary, file: DiskFile): string {
+  const bytes = s.sender ? s.bytesSent : s.bytesReceived;
+  const percent = file.size > 0 ? Math.trunc(bytes / file.size * 100) : 100;
+  return `        Sent ${formatUnit(bytes, "A")} / ${
+    formatUnit(file.size, "A")
+  } (${percent}%) of ${file.name}`;
 }
 
 /** Turns session events into iperf3's text lines. */
@@ -411,6 +429,7 @@ export class TextReporter {
               "sender",
             ),
         );
+        if (s.diskfile) this.#write(diskfileLine(s, s.diskfile));
         this.#side(
           !(server && s.sender),
           id(s.socket),

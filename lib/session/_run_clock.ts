@@ -34,7 +34,8 @@ export function endsAtMs(run: RunState): number {
 
 /**
  * Resolves when a timed test's duration is up (counted from TEST_START, as
- * iperf3's timer), or when a `-n`/`-k` budget is used up.
+ * iperf3's timer), or when a `-n`/`-k` budget is used up; a timed test also
+ * ends early when its budget is marked reached (a `-F` file sent whole).
  *
  * @param run the run
  * @param signal cancels the wait
@@ -44,14 +45,29 @@ export async function timeUp(
   run: RunState,
   signal: AbortSignal,
 ): Promise<void> {
-  if (endsAtMs(run) === Infinity) return await run.budget.reached;
+  if (endsAtMs(run) === Infinity) {
+    await run.budget.reached;
+    await Promise.all(run.deliveries);
+    return;
+  }
   // Timers fire a millisecond or more late, more while the event loop is
   // busy: sleep until just before the end, then turn the event loop until
   // it comes. iperf3's timer is set just after the streams' clocks start,
   // so a datagram due at the same moment still goes out: END_AFTER_MS.
   const endMs = endsAtMs(run) + END_AFTER_MS;
-  await delay(endMs - END_EARLY_MS - performance.now(), { signal });
-  while (performance.now() < endMs) {
+  const sleep = new AbortController();
+  const stop = () => sleep.abort();
+  signal.addEventListener("abort", stop, { once: true });
+  run.budget.reached.then(stop);
+  try {
+    await delay(endMs - END_EARLY_MS - performance.now(), {
+      signal: sleep.signal,
+    }).catch(() => {});
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
+  signal.throwIfAborted();
+  while (!run.budget.exhausted && performance.now() < endMs) {
     signal.throwIfAborted();
     await new Promise<void>((resolve) => setImmediate(resolve));
   }

@@ -17,6 +17,12 @@ import {
 import { runUdpSender } from "../stream/udp_sender.ts";
 import { runTcpReceiver } from "../stream/tcp_receiver.ts";
 import { runTcpSender } from "../stream/tcp_sender.ts";
+import {
+  fileDelivered,
+  runTcpFileSender,
+  writeAllToFile,
+} from "../stream/tcp_file.ts";
+import { COOKIE_SIZE } from "../protocol/codec.ts";
 import type { RunState, Tracked } from "./_run_state.ts";
 import { endsAtMs } from "./_run_clock.ts";
 
@@ -79,6 +85,31 @@ export function startLoops(
           startMs: run.wallStartMs,
           endsAtMs: endsAtMs(run),
         })
+        : t.file
+        ? runTcpFileSender(conn as StreamConn, {
+          file: t.file,
+          // Each stream reads the file on its own.
+          block: new Uint8Array(params.length),
+          counter: t.counter,
+          budget,
+          stop,
+          // iperf3 sets `test->done`: the client ends the test; a server
+          // that sends (-R) stops this stream and waits for TEST_END.
+          onEnd: (written, eof) => {
+            if (role !== "client") return;
+            // The client ends the test once the file has reached the
+            // server's program: `timeUp()` waits for every delivery.
+            const probe = t.stream.probe;
+            const delivered = fileDelivered(
+              () => probe?.tcpInfo()?.bytesAcked,
+              written,
+              COOKIE_SIZE,
+            );
+            run.deliveries.push(delivered);
+            if (eof) delivered.then(() => budget.markReached());
+          },
+          bitsPerSecond: params.bandwidth,
+        })
         : runTcpSender(conn as StreamConn, {
           block,
           counter: t.counter,
@@ -110,11 +141,16 @@ export function startLoops(
         tasks.push(task);
       }
     } else {
-      sink ??= new Uint8Array(params.length);
+      const file = t.file;
+      // A stream that writes a file keeps its own buffer.
+      const buffer = file
+        ? new Uint8Array(params.length)
+        : (sink ??= new Uint8Array(params.length));
       const task = runTcpReceiver(conn as StreamConn, {
-        buffer: sink,
+        buffer,
         counter: t.counter,
         budget,
+        ...(file ? { sink: (bytes) => writeAllToFile(file, bytes) } : {}),
       }).catch((error) => streamFailed(t, error, ERROR_CODES.IESTREAMREAD));
       tasks.push(task);
     }

@@ -114,6 +114,7 @@ export function totals(run: RunState): LocalStreamTotal[] {
       bytes: t.counter.bytes,
       duration: t.stats.elapsed(run.finalMs || performance.now()),
     };
+    if (t.diskfile) total.diskfile = t.diskfile;
     if (retr && t.stream.conn) {
       const k = t.tcp;
       total.tcp = {

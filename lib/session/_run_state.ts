@@ -23,6 +23,7 @@ import type {
   ThreadUdpAccounting,
 } from "../dataplane/thread_pool.ts";
 import type { UdpHub } from "./_udp_hub.ts";
+import type { DiskFile } from "../stats/summary.ts";
 
 /** A connected data stream, before the test runs. */
 export interface DataStream {
@@ -70,6 +71,10 @@ export interface Tracked {
   omitted: { packets: number; lost: number; outOfOrder: number };
   /** TCP_INFO figures kept across intervals (sending streams with TCP_INFO). */
   tcp: TcpTracking;
+  /** `-F`: the stream's own handle on the file (read by a sender, written by a receiver). */
+  file?: Deno.FsFile;
+  /** `-F`: the file's name and size, taken when the run finished. */
+  diskfile?: DiskFile;
 }
 
 /** iperf3's per-stream `stream_*` TCP_INFO bookkeeping. */
@@ -136,6 +141,8 @@ export interface RunOptions {
   tcpInfo?: boolean;
   /** The TCP congestion control algorithm of this side's streams, when known. */
   congestionUsed?: string;
+  /** `-F`: the file the streams send from or receive into. */
+  file?: string;
 }
 
 /** The run's state, owned by `TestRun`. */
@@ -156,6 +163,13 @@ export interface RunState {
   cpuStart: { user: number; system: number };
   /** The streams' handle on the threads, when they move them; set by their hand-over. */
   threaded: ThreadedTest | undefined;
+  /**
+   * `-F` on a client: one promise per stream that sent its file (or its
+   * budget's worth of it), resolved once the server has it; `timeUp()`
+   * waits for them after the budget is reached. Pushed by the file loop
+   * synchronously as it ends, before the budget's promise calls back.
+   */
+  deliveries: Promise<void>[];
 }
 
 /**

@@ -112,6 +112,8 @@ export interface ClientConfig {
   dataThreads?: number;
   /** UDP: `-l` was not given, so datagrams take the control connection's MSS where it is known (as iperf3). */
   defaultLength?: boolean;
+  /** `-F`: sending streams read this file, receiving streams write it (TCP only; the in-process loops move the test). */
+  file?: string;
 }
 
 /** Options of {@linkcode runClientSession}. */
@@ -445,6 +447,7 @@ export async function runClientSession(
       receiveTimeoutMs: receiveMs,
       sendTimeoutMs: config.sendTimeoutMs ?? 0,
       ...(threads ? { threads } : {}),
+      ...(config.file !== undefined ? { file: config.file } : {}),
     });
     run = testRun;
     await receive(STATES.TEST_START);

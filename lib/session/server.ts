@@ -154,6 +154,8 @@ export interface ServeOptions {
   handshakeTimeoutMs?: number;
   /** Threads that move the tests' TCP bytes (`--data-threads`), shared by all tests; 0 for the in-process loops. */
   dataThreads?: number;
+  /** `-F`: every test's sending streams read this file, its receiving streams write it; a UDP test is refused (IEUDPFILETRANSFER). */
+  file?: string;
 }
 
 /** What the server needs to check credentials. */
@@ -736,21 +738,23 @@ async function runServerSession(
       endUdpSetup = undefined;
       await warm;
       // The control read started above is the one the run phase waits on.
-      const testRun = new TestRun(streams, {
-        params: p,
-        role: "server",
-        interval: ctx.interval,
-        emit,
-        receiveTimeoutMs: ctx.options.receiveTimeoutMs ??
-          DEFAULT_RECEIVE_TIMEOUT_MS,
-        sendTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
-        bitrateLimit: ctx.options.bitrateLimit ?? 0,
-        bitrateLimitWindow: ctx.options.bitrateLimitWindow ?? 5,
-        tcpInfo: p.protocol === "tcp" &&
-          streams.every((s) => s.probe !== undefined),
-        ...(congestionUsed === undefined ? {} : { congestionUsed }),
-        ...(ctx.threads ? { threads: ctx.threads } : {}),
-      });
+      const testRun = await openRun(control, () =>
+        new TestRun(streams, {
+          params: p,
+          role: "server",
+          interval: ctx.interval,
+          emit,
+          receiveTimeoutMs: ctx.options.receiveTimeoutMs ??
+            DEFAULT_RECEIVE_TIMEOUT_MS,
+          sendTimeoutMs: ctx.options.sendTimeoutMs ?? 0,
+          bitrateLimit: ctx.options.bitrateLimit ?? 0,
+          bitrateLimitWindow: ctx.options.bitrateLimitWindow ?? 5,
+          tcpInfo: p.protocol === "tcp" &&
+            streams.every((s) => s.probe !== undefined),
+          ...(congestionUsed === undefined ? {} : { congestionUsed }),
+          ...(ctx.threads ? { threads: ctx.threads } : {}),
+          ...(ctx.options.file !== undefined ? { file: ctx.options.file } : {}),
+        }));
       run = testRun;
       // The handshake is over: from here the test holds a slot, if one is
       // free (tests in their handshake hold none).
@@ -993,6 +997,25 @@ function checkCredentials(
   debug(`Authentication succeeded for user '${check.user}' ts ${check.ts}`);
 }
 
+/**
+ * Creates the test's run. A `-F` file that cannot be opened is told to the
+ * client as SERVER_ERROR IEFILE (iperf3's server only closes the control
+ * connection), then thrown.
+ */
+async function openRun(
+  control: Deno.Conn,
+  create: () => TestRun,
+): Promise<TestRun> {
+  try {
+    return create();
+  } catch (error) {
+    if (error instanceof IperfError && error.code === ERROR_CODES.IEFILE) {
+      await sendServerError(control, error.code);
+    }
+    throw error;
+  }
+}
+
 /** Failures the server reports to the client in SERVER_ERROR. */
 const SERVER_ERROR_CODES: ReadonlySet<number> = new Set([
   ERROR_CODES.IENOMSG,
@@ -1008,9 +1031,15 @@ export const DEFAULT_RECEIVE_TIMEOUT_MS = 120_000;
  * The server's own limits on what a client may ask for (iperf3's
  * `--server-bitrate-limit` and `--server-max-duration` checks).
  *
- * @throws {ParamError} IETOTALRATE or IEMAXSERVERTESTDURATION
+ * @throws {ParamError} IEUDPFILETRANSFER, IETOTALRATE or IEMAXSERVERTESTDURATION
  */
 function checkServerLimits(p: TestParams, options: ServeOptions): void {
+  if (options.file !== undefined && p.protocol === "udp") {
+    throw new ParamError(
+      ERROR_CODES.IEUDPFILETRANSFER,
+      `a UDP test, and this server moves the -F file "${options.file}"`,
+    );
+  }
   const limit = options.bitrateLimit ?? 0;
   const streams = streamCount(p);
   if (limit && p.bandwidth * streams > limit) {

@@ -39,6 +39,7 @@ import {
   type Tracked,
 } from "./_run_state.ts";
 import { startThreads } from "./_run_threads.ts";
+import { closeFile, noteFileSizes, openFiles } from "./_run_files.ts";
 import { watchRun } from "./_run_watch.ts";
 
 export type { DataStream } from "./_run_state.ts";
@@ -72,6 +73,12 @@ export interface TestRunOptions {
    * its threads; without it the in-process loops move them.
    */
   threads?: ThreadPool;
+  /**
+   * `-F`: each TCP stream opens this file when the run is created, a
+   * sender to read it from its start, a receiver to write it (created,
+   * emptied); the in-process loops move the test.
+   */
+  file?: string;
 }
 
 /** How long `finish()` waits for sends in flight before it takes the final sample. */
@@ -151,7 +158,9 @@ export class TestRun {
       finalMs: 0,
       cpuStart: process.cpuUsage(),
       threaded: undefined,
+      deliveries: [],
     };
+    if (options.file !== undefined) openFiles(this.#run.tracked, options.file);
     this.failed = new Promise<never>((_, reject) => {
       this.#fail = reject;
     });
@@ -200,6 +209,8 @@ export class TestRun {
 
   /** The threads take every stream, or none (false: the loops move them). */
   async #startThreads(): Promise<boolean> {
+    // The threads move sockets, not files.
+    if (this.#options.file !== undefined) return false;
     return await startThreads(this.#run, {
       threads: this.#options.threads,
       streamFailed: (t, error, code) => this.#streamFailed(t, error, code),
@@ -256,6 +267,9 @@ export class TestRun {
     const now = options.drainReceivers ? endMs : stoppedMs;
     this.#run.finalMs = now;
     for (const t of this.#run.tracked) t.counter.counting = false;
+    if (this.#options.file !== undefined) {
+      noteFileSizes(this.#run.tracked, this.#options.file);
+    }
     this.#stopReporting.abort(ENDED);
     await this.#reporter;
     const report = figures.sample(this.#run, now);
@@ -337,6 +351,7 @@ export class TestRun {
       udp?.connected?.close();
     }
     await Promise.allSettled([...this.#tasks, this.#reporter]);
+    for (const t of this.#run.tracked) closeFile(t);
   }
 
   #streamFailed(t: Tracked, error: unknown, code: number): void {

@@ -35,6 +35,16 @@ export interface StreamSummary {
   tcp?: TcpStreamTotals;
   /** UDP only. */
   udp?: UdpSummary;
+  /** `-F`: the file this side's stream read or wrote. */
+  diskfile?: DiskFile;
+}
+
+/** `-F`: a stream's file, for iperf3's `Sent X / SIZE (P%) of NAME` line and `diskfile` object. */
+export interface DiskFile {
+  /** The file name as given. */
+  name: string;
+  /** Its size at the test's end, bytes (a receiver's: what it wrote). */
+  size: number;
 }
 
 /** A UDP stream's end figures, as iperf3 prints them. */
@@ -120,6 +130,8 @@ export interface LocalStreamTotal {
     /** Running jitter in seconds (receiver). */
     jitter: number;
   };
+  /** `-F`: the stream's file. */
+  diskfile?: DiskFile;
 }
 
 /** What the session knows when it builds a summary. */
@@ -175,6 +187,7 @@ export function summarize(input: SummaryInput): TestSummary {
         : peer?.retransmits ?? -1,
     };
     if (s.tcp) out.tcp = s.tcp;
+    if (s.diskfile) out.diskfile = s.diskfile;
     if (s.udp) {
       // A 3.14+ peer says what its omit period counted (`omitted_packets`,
       // `omitted_errors`); from an older one iperf3 subtracts the local

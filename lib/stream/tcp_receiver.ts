@@ -25,6 +25,8 @@ export interface TcpReceiverOptions {
   counter: TransferCounter;
   /** The test's `-n`/`-k` budget (a receiver counts read calls as blocks, as iperf3). */
   budget: TransferBudget;
+  /** `-F`: every byte read, counted or not, is handed here before the next read (iperf3 writes it to the file). */
+  sink?: (bytes: Uint8Array) => Promise<void>;
 }
 
 /**
@@ -39,11 +41,12 @@ export async function runTcpReceiver(
   conn: Reader,
   options: TcpReceiverOptions,
 ): Promise<void> {
-  const { buffer, counter, budget } = options;
+  const { buffer, counter, budget, sink } = options;
   let lastYieldMs = performance.now();
   while (true) {
     const n = await conn.read(buffer);
     if (n === null) return;
+    if (sink) await sink(buffer.subarray(0, n));
     const now = performance.now();
     if (now - lastYieldMs > YIELD_EVERY_MS) {
       lastYieldMs = now;

@@ -44,6 +44,7 @@ Deno.test("compileCommands() builds one deno compile line per target", () => {
     "--allow-net",
     "--allow-sys=hostname,osRelease",
     "--allow-write",
+    "--allow-read",
     "--allow-run",
     "--allow-ffi",
     "--target",
@@ -66,7 +67,6 @@ Deno.test("compileCommands() builds one deno compile line per target", () => {
     assert.equal(cmd.at(-1), "main.ts");
     assert.ok(!cmd.includes("--no-check"));
     assert.ok(!cmd.includes("-A") && !cmd.includes("--allow-all"));
-    assert.ok(!cmd.some((arg) => arg.startsWith("--allow-read")));
     assert.ok(!cmd.some((arg) => arg.startsWith("--allow-env")));
   }
 });
@@ -79,11 +79,12 @@ Deno.test("compileCommands() runs the deno that runs the script by default", () 
   assert.equal(cmd?.[0], Deno.execPath());
 });
 
-Deno.test("PERMISSIONS holds exactly net, sys, write, run and ffi", () => {
+Deno.test("PERMISSIONS holds exactly net, sys, write, read, run and ffi", () => {
   assert.deepEqual([...PERMISSIONS], [
     "--allow-net",
     "--allow-sys=hostname,osRelease",
     "--allow-write",
+    "--allow-read",
     "--allow-run",
     "--allow-ffi",
   ]);
