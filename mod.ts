@@ -78,6 +78,7 @@ export { tcpTestParams, type TestParams } from "./lib/protocol/params.ts";
 export type { StreamResult, TestResults } from "./lib/protocol/results.ts";
 export type {
   CpuUtil,
+  DiskFile,
   StreamSummary,
   TcpStreamTotals,
   TestSummary,
