@@ -362,12 +362,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
   if (keepAliveSettings) client.keepAliveSettings = keepAliveSettings;
   if (family !== undefined) client.family = family;
   if (v.bind !== undefined) client.bindAddress = v.bind;
-  if (v.bindDev !== undefined) {
-    if (udp) {
-      throw new UsageError("--bind-dev with -u is not implemented yet");
-    }
-    client.bindDevice = v.bindDev;
-  }
+  if (v.bindDev !== undefined) client.bindDevice = v.bindDev;
   if (v.mptcp) client.mptcp = true;
   if (v.cport !== undefined) {
     client.cport = v.cport;

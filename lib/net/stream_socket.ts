@@ -238,6 +238,34 @@ function refused(code: number, error: unknown): IperfError {
 }
 
 /**
+ * `--bind-dev`: SO_BINDTODEVICE on a data stream's socket (TCP before
+ * connect, UDP before its hello).
+ *
+ * @param native libc
+ * @param fd the descriptor
+ * @param device the interface name
+ * @throws {IperfError} IESTREAMCONNECT naming the device and the reason
+ */
+export function bindStreamToDevice(
+  native: NativeSockets,
+  fd: number,
+  device: string,
+): void {
+  try {
+    native.bindToDevice(fd, device);
+  } catch (error) {
+    throw new IperfError(ERROR_CODES.IESTREAMCONNECT, {
+      detail: `--bind-dev ${device}: ${
+        error instanceof Error
+          ? error.message.replace(/ \(setsockopt\)$/, "")
+          : String(error)
+      }`,
+      cause: error,
+    });
+  }
+}
+
+/**
  * Sets what must be in place before the handshake (iperf3 sets these
  * before `connect()`): TCP_NODELAY, TCP_MAXSEG, SO_RCVBUF, SO_SNDBUF.
  *
@@ -253,18 +281,7 @@ export function applyBeforeConnect(
 ): void {
   const { IPPROTO_TCP, TCP_NODELAY, TCP_MAXSEG } = SOCKOPT;
   if (tuning.bindDevice !== undefined) {
-    try {
-      native.bindToDevice(fd, tuning.bindDevice);
-    } catch (error) {
-      throw new IperfError(ERROR_CODES.IESTREAMCONNECT, {
-        detail: `--bind-dev ${tuning.bindDevice}: ${
-          error instanceof Error
-            ? error.message.replace(/ \(setsockopt\)$/, "")
-            : String(error)
-        }`,
-        cause: error,
-      });
-    }
+    bindStreamToDevice(native, fd, tuning.bindDevice);
   }
   try {
     if (tuning.noDelay) native.setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1);

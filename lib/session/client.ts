@@ -60,6 +60,7 @@ import {
 import {
   applyAfterConnect,
   applyKeepAlive,
+  bindStreamToDevice,
   connectTuned,
   type KeepAliveSettings,
   locateTcp,
@@ -356,6 +357,12 @@ export async function runClientSession(
           hostname: serverAddress,
           port: config.port,
         };
+        if (config.bindDevice !== undefined && !native) {
+          throw new StreamError(ERROR_CODES.IESTREAMCONNECT, id, {
+            detail:
+              "--bind-dev sets a socket option through libc, which needs Linux and --allow-ffi",
+          });
+        }
         const socket = openUdpSocket(bindHost, localPort ?? 0, id);
         // The descriptor a data-plane thread moves the stream through (a
         // duplicate of it); `socket` owns it.
@@ -370,6 +377,10 @@ export async function runClientSession(
                 server: false,
                 tcp: false,
               });
+              // Before the hello: every datagram goes out of the device.
+              if (config.bindDevice !== undefined) {
+                bindStreamToDevice(native, found.fd, config.bindDevice);
+              }
               firstBuffers ??= found.buffers();
             }
           } catch (error) {

@@ -78,7 +78,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "--bind-dev lo carries a loopback test; a device that does not exist is one error line",
+    "--bind-dev lo carries a loopback test, TCP and UDP; a device that does not exist is one error line",
   ignore: !libc,
   async fn() {
     await withServer(async (server) => {
@@ -92,17 +92,24 @@ Deno.test({
         bad.stderr,
         "iperf3: error - unable to connect stream: --bind-dev nosuchdev0: No such device\n",
       );
+      // UDP: the stream's socket is bound before its hello.
+      const udp = [...args.slice(0, 4), "-u", "-t", "1", "-b", "10M"];
+      const okUdp = await cli([...udp, "--bind-dev", "lo", "-J"]);
+      assert.equal(okUdp.code, 0, okUdp.stdout + okUdp.stderr);
+      assert.ok(JSON.parse(okUdp.stdout).end.sum.packets > 0);
+      const badUdp = await cli([...udp, "--bind-dev", "nosuchdev0"]);
+      assert.equal(badUdp.code, 1);
+      assert.equal(
+        badUdp.stderr,
+        "iperf3: error - unable to connect stream: --bind-dev nosuchdev0: No such device\n",
+      );
     });
   },
 });
 
-Deno.test("--bind-dev with -u, and -m or --bind-dev on a server, are refused in one line", async () => {
+Deno.test("-m or --bind-dev on a server are refused in one line", async () => {
   for (
     const [args, text] of [
-      [
-        ["-c", "h", "-u", "--bind-dev", "lo"],
-        /--bind-dev with -u is not implemented yet/,
-      ],
       [["-s", "-m"], /option --mptcp is not implemented yet/],
       [["-s", "--bind-dev", "lo"], /option --bind-dev is not implemented yet/],
     ] as const
