@@ -356,7 +356,9 @@ export async function serve(
       const uncounted = error instanceof Busy ||
         (handshake.shed && !entered);
       counted = !uncounted && !refusedAuth;
-      if (uncounted) {
+      if (error instanceof ClientLeft) {
+        debug(`test ${test}: ${error.message}`);
+      } else if (uncounted) {
         // Refused for lack of a slot, or closed to make room for others:
         // the peer was told (or is gone); nothing to report.
         debug(
@@ -456,6 +458,14 @@ function outOfResources(error: unknown): boolean {
     return true;
   }
   return /os error (23|24|105|12)\)/.test(String(error));
+}
+
+/** The client said IPERF_DONE before its test started: it gave up on its side. */
+class ClientLeft extends Error {
+  constructor() {
+    super("The client ended the test before it started (IPERF_DONE)");
+    this.name = "ClientLeft";
+  }
 }
 
 /** A test refused at TEST_START because every slot is taken (ACCESS_DENIED was sent). */
@@ -660,6 +670,10 @@ async function runServerSession(
                 if (state === STATES.CLIENT_TERMINATE) {
                   throw new InterruptedError(ERROR_CODES.IECLIENTTERM);
                 }
+                // A client that failed on its side (a -F file it cannot
+                // open, a -w above the kernel's limit) says IPERF_DONE and
+                // leaves: iperf3's server ends the test without a word.
+                if (state === STATES.IPERF_DONE) throw new ClientLeft();
                 throw new ProtocolError(ERROR_CODES.IEMESSAGE, {
                   detail: `received "${
                     stateName(state)

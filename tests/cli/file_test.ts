@@ -318,3 +318,37 @@ async function retryRefused(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+interopTest(
+  "iperf3's client that cannot open its -F file leaves quietly: our server prints no error, as iperf3's",
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "iperf-ts-file-" });
+    try {
+      const server = await withOurCliServer([], async (port, ended) => {
+        for (let attempt = 1;; attempt++) {
+          await using client = new Iperf3([
+            "-c",
+            LOOPBACK,
+            "-p",
+            String(port),
+            "-F",
+            `${dir}/missing`,
+          ]);
+          const result = await client.wait();
+          if (result.stderr.includes("refused") && attempt < 50 && !ended()) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            continue;
+          }
+          assert.match(result.stderr, /unable to open -F file/);
+          break;
+        }
+      });
+      assert.equal(server.code, 0, server.stderr);
+      assert.equal(server.stderr, "");
+      assert.match(server.stdout, /Accepted connection from 127\.0\.0\.1/);
+      assert.doesNotMatch(server.stdout, /error/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
