@@ -4,7 +4,9 @@
  * `runClient()` runs a test against any iperf3 3.x server (or an iperf-ts
  * one) and gives its intervals as they happen and the whole `-J` document at
  * the end; `startServer()` serves iperf3 and iperf-ts clients. The lower
- * layers (`runClientSession`, `serve`, the reporters) are exported too.
+ * layers (`runClientSession`, `serve`, the reporters) are exported too, and
+ * `ServerMetrics` with `serveMetrics()` give a `serve()`'s counters to
+ * Prometheus.
  *
  * @example Usage
  * ```ts
@@ -65,12 +67,31 @@ export {
   serve,
   type ServeOptions,
   type ServerAuth,
+  type ServerObserver,
 } from "./lib/session/server.ts";
+export {
+  DURATION_BUCKETS,
+  METRIC_PREFIX,
+  ServerMetrics,
+  type ServerMetricsOptions,
+} from "./lib/metrics/server_metrics.ts";
+export {
+  type MetricsAddress,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type MetricsSource,
+  parseMetricsAddress,
+  serveMetrics,
+} from "./lib/metrics/metrics_server.ts";
+export { EXPOSITION_CONTENT_TYPE } from "./lib/metrics/registry.ts";
 export { TextReporter, type TextReporterOptions } from "./lib/report/text.ts";
 export type {
   Endpoint,
   EventSink,
+  HandshakeStep,
+  RefusalReason,
   Role,
+  ServerEvent,
   SessionEvent,
   SocketBuffers,
 } from "./lib/events.ts";

@@ -125,3 +125,62 @@ export type SessionEvent =
 
 /** Receives a session's events. */
 export type EventSink = (event: SessionEvent) => void;
+
+/** Why the server turned a test away before it started (a handshake timeout is its own event). */
+export type RefusalReason = "busy" | "auth" | "parameters" | "shed";
+
+/** The handshake step in which a peer let its deadline pass. */
+export type HandshakeStep = "cookie" | "parameters" | "streams";
+
+/**
+ * What a server does that its tests' events do not tell, tagged by `kind`:
+ * refusals, handshake timeouts and errors, for an observer such as the
+ * metrics (`ServeOptions.observer`).
+ */
+export type ServerEvent =
+  | {
+    /** The server started serving. */
+    kind: "serving";
+    /** The listening port. */
+    port: number;
+    /** How many handshakes wait at this moment (connections before their cookie, tests before TEST_START). */
+    handshakes: () => number;
+  }
+  | {
+    /**
+     * A connection or test was turned away before TEST_START: every slot
+     * taken (ACCESS_DENIED), credentials refused (IEAUTHTEST), parameters
+     * refused (bad, or over the server's limits), or closed to make room
+     * for other handshakes.
+     */
+    kind: "refused";
+    /** Why. */
+    reason: RefusalReason;
+    /** The test's number, when it had one. */
+    test?: number;
+  }
+  | {
+    /** A handshake step waited longer than the handshake deadline; the connection was closed. */
+    kind: "handshake-timeout";
+    /** The step: the cookie, the parameters, or the test's streams. */
+    step: HandshakeStep;
+    /** The test's number, when it had one. */
+    test?: number;
+  }
+  | {
+    /**
+     * A test ended in an error (what `onTestError` gets), or a connection
+     * failed before its cookie was read (garbage, closed early).
+     */
+    kind: "error";
+    /** The error. */
+    error: unknown;
+    /** The test's number; absent for a connection without a cookie. */
+    test?: number;
+  }
+  | {
+    /** Accepting a connection failed (a reset before accept, out of descriptors). */
+    kind: "accept-error";
+    /** The error. */
+    error: unknown;
+  };

@@ -87,6 +87,8 @@ export interface ServerConfig {
   dataThreads?: number;
   /** `-F`: the file the tests' streams send from or receive into. */
   file?: string;
+  /** `--metrics`: `HOST:PORT` of the Prometheus endpoint, as given (checked when it starts). */
+  metrics?: string;
   /** Credentials required: the key and users files (read by the caller). */
   auth?: {
     /** `--rsa-private-key-path`. */
@@ -242,6 +244,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
     if (v.dataThreads !== undefined) server.dataThreads = v.dataThreads;
     if (v.pidfile !== undefined) server.pidfile = v.pidfile;
     if (v.file !== undefined) server.file = v.file;
+    if (v.metrics !== undefined) server.metrics = v.metrics;
     if (v.idleTimeout !== undefined) server.idleTimeout = v.idleTimeout;
     if (v.serverBitrateLimit !== undefined) {
       server.bitrateLimit = v.serverBitrateLimit.bitsPerSecond;

@@ -168,6 +168,8 @@ export interface OptionValues {
   maxTests?: number;
   /** `--data-threads`. */
   dataThreads?: number;
+  /** `--metrics`: `HOST:PORT` of the Prometheus endpoint. */
+  metrics?: string;
 }
 
 /** A member of {@linkcode OptionValues}. */

@@ -1,6 +1,7 @@
 /**
  * The option table's "Server specific" rows, in iperf3 3.21's `--help`
- * order and words.
+ * order and words, and iperf-ts's own `--metrics` (listed with iperf-ts's
+ * options).
  *
  * @module
  */
@@ -144,5 +145,21 @@ export const SERVER_OPTIONS: readonly OptionRow[] = [
     section: "server",
     kind: FLAG,
     help: ["use pkcs1 padding at your own risk"],
+  }),
+  option({
+    long: "metrics",
+    key: "metrics",
+    arg: "required",
+    role: "server",
+    section: "iperf-ts",
+    // Checked when the endpoint starts, so a bad address is one line
+    // (`iperf3: error - cannot serve metrics on ...`), as a -B that cannot
+    // be bound is.
+    kind: { ...text(), describe: "HOST:PORT" },
+    synopsis: "--metrics       <host>:#",
+    help: [
+      "serve the server's counters for Prometheus at",
+      "http://<host>:#/metrics (:# for every address)",
+    ],
   }),
 ];

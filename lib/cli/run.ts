@@ -32,6 +32,8 @@ import {
 import { TextReporter } from "../report/text.ts";
 import { runClientSession } from "../session/client.ts";
 import { listen, serve } from "../session/server.ts";
+import { ServerMetrics } from "../metrics/server_metrics.ts";
+import { type MetricsServer, serveMetrics } from "../metrics/metrics_server.ts";
 import { VERSION } from "../version.ts";
 import { closeQuietly } from "../net/conn.ts";
 import { spawnDaemon } from "./daemon.ts";
@@ -457,12 +459,26 @@ async function runServer(
       return 1;
     }
   }
+  // --metrics: the endpoint runs beside the server and stops with it.
+  let metrics: ServerMetrics | undefined;
+  let endpoint: MetricsServer | undefined;
+  if (config.server.metrics !== undefined) {
+    metrics = new ServerMetrics();
+    try {
+      endpoint = serveMetrics(config.server.metrics, metrics);
+    } catch (error) {
+      closeQuietly(listener);
+      output.error(`iperf3: error - ${lowerFirst(describe(error))}`);
+      return 1;
+    }
+  }
   const pidfile = config.server.pidfile;
   if (pidfile !== undefined) {
     try {
       await Deno.writeTextFile(pidfile, `${Deno.pid}\n`);
     } catch (error) {
       closeQuietly(listener);
+      await endpoint?.close();
       output.error(
         `iperf3: error - unable to write PID file: ${describe(error)}`,
       );
@@ -478,6 +494,7 @@ async function runServer(
     output.error(`iperf3: error - ${error.iperfText}`);
     return 1;
   } finally {
+    await endpoint?.close();
     if (pidfile !== undefined) {
       await Deno.remove(pidfile).catch(() => {});
     }
@@ -522,6 +539,7 @@ async function runServer(
       ...optional("idleTimeout", config.server.idleTimeout),
       ...optional("dataThreads", config.server.dataThreads),
       ...optional("file", config.server.file),
+      ...optional("observer", metrics),
       serverOutput: (test) => reporterFor(test).serverOutput(),
       onTestError: (error, test) => {
         const forTest = reporterFor(test);
@@ -623,6 +641,11 @@ function optional<K extends string, V>(
   value: V | undefined,
 ): { [P in K]?: V } {
   return value === undefined ? {} : { [key]: value } as { [P in K]?: V };
+}
+
+/** A library message (`Cannot ...`) in iperf3's lower case. */
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function describe(error: unknown): string {

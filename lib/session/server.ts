@@ -13,8 +13,14 @@ import {
   IperfError,
   osReason,
   ProtocolError,
+  type ProtocolErrorOptions,
 } from "../errors.ts";
-import type { EventSink, SessionEvent } from "../events.ts";
+import type {
+  EventSink,
+  HandshakeStep,
+  ServerEvent,
+  SessionEvent,
+} from "../events.ts";
 import { writeAll } from "../net/io.ts";
 import {
   DEFAULT_MAX_JSON_SIZE,
@@ -112,6 +118,11 @@ export interface ServeOptions {
   emit?: (event: SessionEvent, test?: number) => void;
   /** Told about each test that ended in an error, with its number; the server goes on. */
   onTestError?: (error: unknown, test: number) => void;
+  /**
+   * Watches the server (the metrics): every test's events, and the
+   * refusals, handshake timeouts and errors that no test event tells.
+   */
+  observer?: ServerObserver;
   /** Seconds between interval reports, 0 for none (`-i`). */
   interval?: number;
   /** Serve one test, then return (`-1`). */
@@ -156,6 +167,18 @@ export interface ServeOptions {
   dataThreads?: number;
   /** `-F`: every test's sending streams read this file, its receiving streams write it; a UDP test is refused (IEUDPFILETRANSFER). */
   file?: string;
+}
+
+/**
+ * Watches a server from outside its tests' reports: `lib/metrics`'s
+ * `ServerMetrics` is one. Its methods run on the server's own path, so they
+ * must be quick and must not throw.
+ */
+export interface ServerObserver {
+  /** A test's event with the test's number, just before `emit` gets it. */
+  testEvent(event: SessionEvent, test: number): void;
+  /** What the server did outside its tests' events. */
+  serverEvent(event: ServerEvent): void;
 }
 
 /** What the server needs to check credentials. */
@@ -245,7 +268,15 @@ export async function serve(
     });
   }
   const signal = options.signal ?? new AbortController().signal;
-  const emit = options.emit ?? (() => {});
+  const observer = options.observer;
+  const sink = options.emit ?? (() => {});
+  // Without an observer, events go straight to the sink.
+  const emit = observer
+    ? (event: SessionEvent, test?: number) => {
+      if (test !== undefined) observer.testEvent(event, test);
+      sink(event, test);
+    }
+    : sink;
   const onTestError = options.onTestError ?? (() => {});
   const debug = options.debug ?? (() => {});
   const maxTests = options.maxTests ?? DEFAULT_MAX_TESTS;
@@ -307,11 +338,16 @@ export async function serve(
     };
     let cookie: string;
     try {
-      cookie = await withTimeout(readCookie(conn), handshakeMs, conn);
-    } catch {
+      cookie = await withTimeout(readCookie(conn), handshakeMs, conn, "cookie");
+    } catch (error) {
       // Garbage, a short cookie, silence or shed: drop it, nobody was waiting.
       handshake[Symbol.dispose]();
       closeQuietly(conn);
+      if (!signal.aborted) {
+        observer?.serverEvent(
+          refusal(error, handshake.shed) ?? { kind: "error", error },
+        );
+      }
       return;
     }
     const handoff = handoffs.get(cookie);
@@ -323,6 +359,9 @@ export async function serve(
     handshake.touch();
     if (active >= maxTests || signal.aborted) {
       handshake[Symbol.dispose]();
+      if (!signal.aborted) {
+        observer?.serverEvent({ kind: "refused", reason: "busy" });
+      }
       await writeAll(conn, encodeState(STATES.ACCESS_DENIED)).catch(() => {});
       closeQuietly(conn);
       return;
@@ -356,6 +395,10 @@ export async function serve(
       const uncounted = error instanceof Busy ||
         (handshake.shed && !entered);
       counted = !uncounted && !refusedAuth;
+      if (!entered && !signal.aborted) {
+        const refused = refusal(error, handshake.shed, test);
+        if (refused) observer?.serverEvent(refused);
+      }
       if (error instanceof ClientLeft) {
         debug(`test ${test}: ${error.message}`);
       } else if (uncounted) {
@@ -367,12 +410,11 @@ export async function serve(
             : `test ${test} closed before TEST_START to make room for other handshakes`,
         );
       } else {
-        onTestError(
-          error instanceof Aborted
-            ? new InterruptedError(ERROR_CODES.IESERVERTERM)
-            : error,
-          test,
-        );
+        const failure = error instanceof Aborted
+          ? new InterruptedError(ERROR_CODES.IESERVERTERM)
+          : error;
+        observer?.serverEvent({ kind: "error", error: failure, test });
+        onTestError(failure, test);
       }
     } finally {
       handshake[Symbol.dispose]();
@@ -401,6 +443,7 @@ export async function serve(
         conn = await listener.accept();
       } catch (error) {
         if (listenerClosed || error instanceof Deno.errors.BadResource) break;
+        observer?.serverEvent({ kind: "accept-error", error });
         if (!outOfResources(error)) {
           debug(`accept: ${osReason(error)} (connection skipped)`);
           continue;
@@ -434,6 +477,11 @@ export async function serve(
     }
   }
 
+  observer?.serverEvent({
+    kind: "serving",
+    port,
+    handshakes: () => handshakes.size,
+  });
   emit({ kind: "listening", port, testNumber: nextTest });
   armIdle();
   try {
@@ -465,6 +513,48 @@ class ClientLeft extends Error {
   constructor() {
     super("The client ended the test before it started (IPERF_DONE)");
     this.name = "ClientLeft";
+  }
+}
+
+/**
+ * Why a test that never reached TEST_START was turned away, for the
+ * observer; undefined when it failed for another reason.
+ */
+function refusal(
+  error: unknown,
+  shed: boolean,
+  test?: number,
+): ServerEvent | undefined {
+  const numbered = test === undefined ? {} : { test };
+  if (error instanceof Busy) {
+    return { kind: "refused", reason: "busy", ...numbered };
+  }
+  if (shed) return { kind: "refused", reason: "shed", ...numbered };
+  if (error instanceof HandshakeTimeout) {
+    return { kind: "handshake-timeout", step: error.step, ...numbered };
+  }
+  if (error instanceof ParamError) {
+    const reason = error.code === ERROR_CODES.IEAUTHTEST
+      ? "auth"
+      : "parameters";
+    return { kind: "refused", reason, ...numbered };
+  }
+  return undefined;
+}
+
+/** A handshake step that got nothing from the peer in time (its connection is closed). */
+class HandshakeTimeout extends ProtocolError {
+  /** The step that timed out. */
+  readonly step: HandshakeStep;
+
+  constructor(
+    step: HandshakeStep,
+    code: number,
+    options: ProtocolErrorOptions,
+  ) {
+    super(code, options);
+    this.name = "HandshakeTimeout";
+    this.step = step;
   }
 }
 
@@ -546,6 +636,7 @@ async function runServerSession(
         }),
         ctx.handshakeMs,
         control,
+        "parameters",
       ),
       stop.promise,
     );
@@ -648,7 +739,7 @@ async function runServerSession(
           const remaining = Math.min(deadline, progress + ctx.handshakeMs) -
             now;
           if (remaining <= 0) {
-            throw new ProtocolError(ERROR_CODES.IESTREAMACCEPT, {
+            throw new HandshakeTimeout("streams", ERROR_CODES.IESTREAMACCEPT, {
               detail: now >= deadline
                 ? `${streams.length} of ${count} streams connected in ${
                   STREAM_ACCEPT_TIMEOUT_MS / 1000
@@ -1075,12 +1166,14 @@ function checkServerLimits(p: TestParams, options: ServeOptions): void {
 
 /**
  * Waits for `work`, closing `conn` (which ends the pending read) if it takes
- * longer than `ms`.
+ * longer than `ms`; the timeout of a handshake `step` is a
+ * {@linkcode HandshakeTimeout}.
  */
 async function withTimeout<T>(
   work: Promise<T>,
   ms: number,
   conn: Deno.Conn,
+  step?: HandshakeStep,
 ): Promise<T> {
   work.catch(() => {});
   const timer = new AbortController();
@@ -1094,10 +1187,13 @@ async function withTimeout<T>(
     return await work;
   } catch (error) {
     if (timedOut) {
-      throw new ProtocolError(ERROR_CODES.IENOMSG, {
+      const options = {
         detail: `nothing received for ${ms / 1000} s`,
         cause: error,
-      });
+      };
+      throw step === undefined
+        ? new ProtocolError(ERROR_CODES.IENOMSG, options)
+        : new HandshakeTimeout(step, ERROR_CODES.IENOMSG, options);
     }
     throw error;
   } finally {
