@@ -339,14 +339,24 @@ interopTest(
             await new Promise((resolve) => setTimeout(resolve, 20));
             continue;
           }
-          assert.match(result.stderr, /unable to open -F file/);
+          assert.match(
+            result.stderr,
+            /unable to open -F file/,
+            `iperf3 client: ${result.stdout}${result.stderr}`,
+          );
           break;
         }
       });
-      assert.equal(server.code, 0, server.stderr);
-      assert.equal(server.stderr, "");
-      assert.match(server.stdout, /Accepted connection from 127\.0\.0\.1/);
-      assert.doesNotMatch(server.stdout, /error/);
+      const printed =
+        `server: ${server.code}\n${server.stdout}${server.stderr}`;
+      assert.equal(server.code, 0, printed);
+      assert.equal(server.stderr, "", printed);
+      assert.match(
+        server.stdout,
+        /Accepted connection from 127\.0\.0\.1/,
+        printed,
+      );
+      assert.doesNotMatch(server.stdout, /error/, printed);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
