@@ -3,7 +3,9 @@
  *
  * `runClient()` runs a test against any iperf3 3.x server (or an iperf-ts
  * one) and gives its intervals as they happen and the whole `-J` document at
- * the end; `startServer()` serves iperf3 and iperf-ts clients. The lower
+ * the end; `startServer()` serves iperf3 and iperf-ts clients;
+ * `startExporter()` is a Prometheus exporter in the manner of
+ * edgard/iperf3_exporter, whose probes run in this process. The lower
  * layers (`runClientSession`, `serve`, the reporters) are exported too, and
  * `ServerMetrics` with `serveMetrics()` give a `serve()`'s counters to
  * Prometheus.
@@ -44,6 +46,15 @@ export type {
   JsonTestStart,
 } from "./lib/report/json_types.ts";
 export { VERSION } from "./lib/version.ts";
+export {
+  type ExporterHandle,
+  type ExporterOptions,
+  startExporter,
+} from "./lib/exporter/exporter.ts";
+export type {
+  ExporterLogLevel,
+  ExporterLogRecord,
+} from "./lib/exporter/log_line.ts";
 export {
   type AuthCheck,
   type AuthPaddingOptions,

@@ -18,6 +18,7 @@ const SECTIONS: readonly [HelpSection, string][] = [
   ["server", "Server specific"],
   ["client", "Client specific"],
   ["iperf-ts", "iperf-ts specific (not in iperf3)"],
+  ["exporter", "Exporter (edgard/iperf3_exporter's flags, with `--exporter`)"],
 ];
 
 /**

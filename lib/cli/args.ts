@@ -36,10 +36,13 @@ export type CliConfig =
   | { readonly role: "help" }
   | { readonly role: "version" };
 
-/** One option found on the command line: the name it was given by, and its text. */
+/**
+ * One option found on the command line: the name it was given by, and its
+ * text (every one, in order, for a repeatable option).
+ */
 interface Given {
   readonly name: string;
-  readonly text: string | undefined;
+  readonly texts: readonly (string | undefined)[];
 }
 
 /**
@@ -69,6 +72,7 @@ export function parseCommandLine(args: string[]): CliConfig {
   }
   if (has("help")) return Object.freeze({ role: "help" });
   if (has("version")) return Object.freeze({ role: "version" });
+  if (has("exporter")) return exporterConfig(given);
   const isServer = has("server");
   if (isServer && has("client")) {
     throw new UsageError("cannot be both server and client");
@@ -81,9 +85,9 @@ export function parseCommandLine(args: string[]): CliConfig {
   for (const row of OPTION_ROWS) {
     const found = given.get(row.key);
     if (found === undefined) continue;
-    if (row.role === other) {
+    if (row.role === other || row.role === "exporter") {
       throw new UsageError(
-        `some option you are trying to set is ${other} only: --${found.name}`,
+        `some option you are trying to set is ${row.role} only: --${found.name}`,
       );
     }
     if (row.notYet !== undefined && row.notYetRole === role) {
@@ -91,12 +95,36 @@ export function parseCommandLine(args: string[]): CliConfig {
     }
   }
   checkRelations(has);
+  return buildConfig(readValues(given));
+}
+
+/** `--exporter`: only the exporter's own options go with it. */
+function exporterConfig(given: Map<OptionKey, Given>): CliConfig {
+  for (const role of ["server", "client"] as const) {
+    if (given.has(role)) {
+      throw new UsageError(`cannot be both exporter and ${role}`);
+    }
+  }
+  for (const row of OPTION_ROWS) {
+    const found = given.get(row.key);
+    if (found !== undefined && row.role !== "exporter") {
+      throw new UsageError(
+        `option --${found.name} cannot be used with --exporter`,
+      );
+    }
+  }
+  checkRelations((key) => given.has(key));
+  return buildConfig(readValues(given));
+}
+
+/** The given options' values, each read by its row (a repeatable one once per occurrence). */
+function readValues(given: Map<OptionKey, Given>): OptionValues {
   const values: OptionValues = {};
   for (const row of OPTION_ROWS) {
     const found = given.get(row.key);
-    if (found !== undefined) row.read(values, found.text);
+    for (const text of found?.texts ?? []) row.read(values, text);
   }
-  return buildConfig(values);
+  return values;
 }
 
 /**
@@ -120,13 +148,15 @@ function readArgs(args: string[]): Map<OptionKey, Given> {
   });
   const options: Record<
     string,
-    { type: "string" | "boolean"; short?: string }
+    { type: "string" | "boolean"; short?: string; multiple?: boolean }
   > = {};
   for (const row of OPTION_ROWS) {
     const type = row.arg === "required" ? "string" : "boolean";
-    options[row.long] = row.short === undefined
-      ? { type }
-      : { type, short: row.short };
+    options[row.long] = {
+      type,
+      ...(row.short === undefined ? {} : { short: row.short }),
+      ...(row.repeatable ? { multiple: true } : {}),
+    };
     for (const alias of row.aliases ?? []) options[alias] = { type };
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -148,8 +178,14 @@ function readArgs(args: string[]): Map<OptionKey, Given> {
   ): Given | undefined {
     for (const name of [row.long, ...(row.aliases ?? [])]) {
       const value = values[name];
-      if (typeof value === "string") return { name, text: value };
-      if (value === true) return { name, text: optional.get(name) };
+      if (typeof value === "string") return { name, texts: [value] };
+      if (value === true) return { name, texts: [optional.get(name)] };
+      if (Array.isArray(value) && value.length > 0) {
+        return {
+          name,
+          texts: value.map((v) => typeof v === "string" ? v : undefined),
+        };
+      }
     }
     return undefined;
   }
@@ -167,7 +203,7 @@ function describeParseError(error: unknown): string {
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     // parseArgs names the option as "-c, --client <value>": getopt's words
     // name it by its long name.
-    const name = /--[\w-]+/.exec(message)?.[0] ?? "?";
+    const name = /--[\w.-]+/.exec(message)?.[0] ?? "?";
     return /does not take an argument/.test(message)
       ? `option '${name}' doesn't allow an argument`
       : `option '${name}' requires an argument`;

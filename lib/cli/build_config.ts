@@ -21,6 +21,16 @@ import type { ClientConfig } from "../session/client.ts";
 import { streamCount } from "../session/_streams.ts";
 import { DEFAULT_MAX_TESTS, DEFAULT_PORT } from "../session/server.ts";
 import type { UnitFormat } from "../units.ts";
+import type {
+  ExporterLogFormat,
+  ExporterLogLevel,
+} from "../exporter/log_line.ts";
+import {
+  DEFAULT_LISTEN_ADDRESS,
+  DEFAULT_PROBE_PATH,
+  DEFAULT_PROBE_TIMEOUT,
+  DEFAULT_TELEMETRY_PATH,
+} from "../exporter/defaults.ts";
 import { OPTION_ROWS, type OptionKey, type OptionValues } from "./options.ts";
 
 /** Output settings shared by both roles. */
@@ -112,7 +122,25 @@ export interface ClientAuthConfig {
   pkcs1: boolean;
 }
 
-/** A validated test: the client's or the server's side. */
+/** The exporter's settings (`--exporter`), with edgard/iperf3_exporter's defaults. */
+export interface ExporterConfig {
+  /** `--web.listen-address`, every one given (default `:9579`). */
+  listenAddresses: readonly string[];
+  /** `--iperf3.timeout`, seconds (default 30). */
+  timeout: number;
+  /** `--web.telemetry-path` (default `/metrics`). */
+  telemetryPath: string;
+  /** `--web.probe-path` (default `/probe`). */
+  probePath: string;
+  /** `--log.level`; an unknown level counts as `info`, as edgard's. */
+  logLevel: ExporterLogLevel;
+  /** `--log.format`; anything but `json` is `logfmt`, as edgard's. */
+  logFormat: ExporterLogFormat;
+}
+
+const LOG_LEVELS: readonly string[] = ["debug", "info", "warn", "error"];
+
+/** A validated test: the client's or the server's side, or the exporter. */
 export type RoleConfig =
   | {
     readonly role: "client";
@@ -130,6 +158,10 @@ export type RoleConfig =
     readonly output: OutputConfig;
     /** The CPU this process is pinned to (`-A n`). */
     readonly affinity?: number;
+  }
+  | {
+    readonly role: "exporter";
+    readonly exporter: ExporterConfig;
   };
 
 /**
@@ -200,6 +232,13 @@ export function buildConfig(values: OptionValues): RoleConfig {
   for (const row of OPTION_ROWS) row.check(v);
   checkRelations((key) => isGiven(v, key));
   const isServer = v.server === true;
+  if (v.exporter === true) {
+    if (isServer) throw new UsageError("cannot be both exporter and server");
+    if (v.client !== undefined) {
+      throw new UsageError("cannot be both exporter and client");
+    }
+    return deepFreeze({ role: "exporter", exporter: exporterConfig(v) });
+  }
   if (isServer && v.client !== undefined) {
     throw new UsageError("cannot be both server and client");
   }
@@ -403,6 +442,19 @@ export function buildConfig(values: OptionValues): RoleConfig {
     ...(v.pidfile !== undefined ? { pidfile: v.pidfile } : {}),
     ...(pin.cpu !== undefined ? { affinity: pin.cpu } : {}),
   });
+}
+
+/** The exporter's settings from its options. */
+function exporterConfig(v: OptionValues): ExporterConfig {
+  const level = v.logLevel ?? "info";
+  return {
+    listenAddresses: v.webListenAddress ?? [DEFAULT_LISTEN_ADDRESS],
+    timeout: v.iperf3Timeout ?? DEFAULT_PROBE_TIMEOUT,
+    telemetryPath: v.webTelemetryPath ?? DEFAULT_TELEMETRY_PATH,
+    probePath: v.webProbePath ?? DEFAULT_PROBE_PATH,
+    logLevel: LOG_LEVELS.includes(level) ? level as ExporterLogLevel : "info",
+    logFormat: v.logFormat === "json" ? "json" : "logfmt",
+  };
 }
 
 /** A file's size for `-F`, undefined when it cannot be read (iperf3 then keeps the default duration). */

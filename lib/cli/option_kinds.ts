@@ -32,6 +32,11 @@ export interface ValueKind<T> {
   parse(text: string | undefined, name: string): T;
   /** Validates a typed value; returns it. */
   check(value: T, name: string): T;
+  /**
+   * Present when the option may be given more than once: how a later value
+   * joins the ones before (`--web.listen-address A --web.listen-address B`).
+   */
+  combine?(earlier: T, later: T): T;
 }
 
 /** A flag: present or not. */

@@ -170,16 +170,40 @@ export interface OptionValues {
   dataThreads?: number;
   /** `--metrics`: `HOST:PORT` of the Prometheus endpoint. */
   metrics?: string;
+  // Exporter (edgard/iperf3_exporter's flags).
+  /** `--exporter`. */
+  exporter?: boolean;
+  /** `--web.listen-address`, every one given. */
+  webListenAddress?: readonly string[];
+  /** `--iperf3.timeout`, seconds. */
+  iperf3Timeout?: number;
+  /** `--web.telemetry-path`. */
+  webTelemetryPath?: string;
+  /** `--web.probe-path`. */
+  webProbePath?: string;
+  /** `--log.level`. */
+  logLevel?: string;
+  /** `--log.format`. */
+  logFormat?: string;
+  /** `--web.config.file` (not implemented yet). */
+  webConfigFile?: string;
+  /** `--web.systemd-socket` (not implemented yet). */
+  webSystemdSocket?: boolean;
 }
 
 /** A member of {@linkcode OptionValues}. */
 export type OptionKey = keyof OptionValues;
 
-/** Which side an option belongs to. */
-export type OptionRole = "client" | "server" | "both";
+/** Which side an option belongs to (`exporter`: only with `--exporter`). */
+export type OptionRole = "client" | "server" | "both" | "exporter";
 
 /** The `--help` section a row is listed in. */
-export type HelpSection = "both" | "server" | "client" | "iperf-ts";
+export type HelpSection =
+  | "both"
+  | "server"
+  | "client"
+  | "iperf-ts"
+  | "exporter";
 
 /** Another option that must not, or must, be given with this one. */
 export interface OptionRelation {
@@ -219,6 +243,8 @@ export interface OptionRow {
   readonly requires?: readonly OptionRelation[];
   /** What the value is, for the docs. */
   readonly describe: string;
+  /** Set when it may be given more than once (each value counts). */
+  readonly repeatable?: true;
   /** Reads the command line's text (undefined when none) into `values[key]`. */
   read(values: OptionValues, text: string | undefined): void;
   /** Validates `values[key]` when it arrived typed (the library API). */
@@ -227,7 +253,10 @@ export interface OptionRow {
 
 /** What `option()` takes: a row without the methods, with its value kind. */
 export type OptionSpec<K extends OptionKey> =
-  & Omit<OptionRow, "key" | "read" | "check" | "describe" | "synopsis">
+  & Omit<
+    OptionRow,
+    "key" | "read" | "check" | "describe" | "synopsis" | "repeatable"
+  >
   & {
     /** Its member of {@linkcode OptionValues}. */
     readonly key: K;
@@ -251,8 +280,13 @@ export function option<K extends OptionKey>(spec: OptionSpec<K>): OptionRow {
     synopsis: spec.synopsis ??
       (spec.short === undefined ? `--${long}` : `-${spec.short}, --${long}`),
     describe: kind.describe,
+    ...(kind.combine ? { repeatable: true } : {}),
     read(values, text) {
-      values[key] = kind.parse(text, long);
+      const value = kind.parse(text, long);
+      const earlier = values[key];
+      values[key] = earlier !== undefined && kind.combine
+        ? kind.combine(earlier as NonNullable<OptionValues[K]>, value)
+        : value;
     },
     check(values) {
       const value = values[key];

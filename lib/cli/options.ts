@@ -5,7 +5,8 @@
  *
  * The rows live by `--help` section: `options_common.ts` (Server or
  * Client), `options_server.ts`, `options_client.ts` and
- * `options_client_more.ts` (Client specific), and iperf-ts's own below.
+ * `options_client_more.ts` (Client specific), iperf-ts's own below, and
+ * `options_exporter.ts` (Exporter specific, only with `--exporter`).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { option, type OptionKey, type OptionRow } from "./option_row.ts";
 import { CLIENT_OPTIONS } from "./options_client.ts";
 import { CLIENT_MORE_OPTIONS } from "./options_client_more.ts";
 import { COMMON_OPTIONS } from "./options_common.ts";
+import { EXPORTER_OPTIONS } from "./options_exporter.ts";
 import { SERVER_OPTIONS } from "./options_server.ts";
 
 export type {
@@ -72,6 +74,7 @@ export const OPTION_ROWS: readonly OptionRow[] = [
   ...CLIENT_OPTIONS,
   ...CLIENT_MORE_OPTIONS,
   ...IPERF_TS_OPTIONS,
+  ...EXPORTER_OPTIONS,
 ];
 
 const BY_KEY = new Map(OPTION_ROWS.map((row) => [row.key, row]));

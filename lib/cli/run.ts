@@ -55,6 +55,7 @@ import {
 } from "./args.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
 import { versionText } from "./version_text.ts";
+import { runExporter } from "./run_exporter.ts";
 
 export { VERSION };
 
@@ -86,7 +87,9 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
       io.stderr(`iperf3: ${error.message}\n`);
       return error.exitCode;
     }
-    io.stderr(`iperf3: parameter error - ${error.message}\n${USAGE_SHORT}`);
+    // iperf3's usage line says nothing of --exporter: one line there.
+    const usage = args.includes("--exporter") ? "" : USAGE_SHORT;
+    io.stderr(`iperf3: parameter error - ${error.message}\n${usage}`);
     return error.exitCode;
   }
   if (config.role === "help") {
@@ -97,6 +100,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     io.stdout(versionText());
     return 0;
   }
+  if (config.role === "exporter") return await runExporter(config.exporter, io);
   // iperf3 3.21's iperf_parse_arguments warnings, on stderr (iperf3 prints
   // the deprecation on stdout, where it would break a -J document).
   const out = config.output;

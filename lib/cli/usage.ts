@@ -20,6 +20,7 @@ const SECTION_TITLES: Readonly<Record<HelpSection, string>> = {
   server: "Server specific:",
   client: "Client specific:",
   "iperf-ts": "iperf-ts specific:",
+  exporter: "Exporter specific:",
 };
 
 /**
@@ -53,9 +54,17 @@ export function usageLong(rows: readonly OptionRow[] = OPTION_ROWS): string {
   const lines = [
     "Usage: iperf3 [-s|-c host] [options]",
     "       iperf3 [-h|--help] [-v|--version]",
+    "       iperf3 --exporter [--web.listen-address :9579] [options]",
     "",
   ];
-  for (const section of ["both", "server", "client", "iperf-ts"] as const) {
+  const sections = [
+    "both",
+    "server",
+    "client",
+    "iperf-ts",
+    "exporter",
+  ] as const;
+  for (const section of sections) {
     lines.push(SECTION_TITLES[section]);
     for (const row of rows) {
       if (row.section === section) lines.push(...helpLines(row));

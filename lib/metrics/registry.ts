@@ -200,6 +200,25 @@ class ObservedFamily extends Family {
    * @param value the observed value
    */
   observe(labels: Labels, value: number): void {
+    const series = this.#seriesOf(labels);
+    this.#buckets.forEach((bound, i) => {
+      if (value <= bound && series) series.counts[i]! += 1;
+    });
+    series.sum += value;
+    series.count += 1;
+  }
+
+  /**
+   * Makes a series appear with no observations (count 0), as Go's client
+   * shows an unlabelled summary from the start.
+   *
+   * @param labels the series' labels
+   */
+  touch(labels: Labels = {}): void {
+    this.#seriesOf(labels);
+  }
+
+  #seriesOf(labels: Labels) {
     const key = this.key(labels);
     let series = this.#series.get(key);
     if (!series) {
@@ -211,11 +230,7 @@ class ObservedFamily extends Family {
       };
       this.#series.set(key, series);
     }
-    this.#buckets.forEach((bound, i) => {
-      if (value <= bound && series) series.counts[i]! += 1;
-    });
-    series.sum += value;
-    series.count += 1;
+    return series;
   }
 
   /**

@@ -105,11 +105,25 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
   );
   const missing = IPERF3_3_21_LONG_OPTIONS.filter((name) => !names.has(name));
   assert.deepEqual(missing, []);
-  // iperf-ts's own: --max-tests, --data-threads and --metrics.
+  // iperf-ts's own: --max-tests, --data-threads, --metrics, and the exporter's
+  // (edgard/iperf3_exporter's flags, with --exporter).
   const extra = [...names].filter((name) =>
     !IPERF3_3_21_LONG_OPTIONS.includes(name)
   );
-  assert.deepEqual(extra.sort(), ["data-threads", "max-tests", "metrics"]);
+  assert.deepEqual(extra.sort(), [
+    "data-threads",
+    "exporter",
+    "iperf3.timeout",
+    "log.format",
+    "log.level",
+    "max-tests",
+    "metrics",
+    "web.config.file",
+    "web.listen-address",
+    "web.probe-path",
+    "web.systemd-socket",
+    "web.telemetry-path",
+  ]);
 });
 
 Deno.test("usageLong() lays out iperf3 3.21's --help lines for every option iperf-ts takes", async () => {
@@ -137,6 +151,7 @@ Deno.test("usageLong() lays out iperf3 3.21's --help lines for every option iper
     "Server specific:",
     "Client specific:",
     "iperf-ts specific:",
+    "Exporter specific:",
   ]);
   // Two lines differ on purpose: iperf-ts takes no `%<dev>` suffix
   // (--bind-dev is not implemented), so -B and -c read as in an iperf3
