@@ -26,7 +26,12 @@ const SERVER_BYTES = "iperf_ts_server_bytes_total";
 
 function unavailable(): string | undefined {
   try {
-    Deno.statSync(PROMETHEUS);
+    const out = new Deno.Command(PROMETHEUS, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync();
+    if (!out.success) return `${PROMETHEUS} --version failed`;
   } catch {
     return `${PROMETHEUS} is missing (apt-get install prometheus)`;
   }
@@ -81,7 +86,7 @@ class Child implements AsyncDisposable {
 }
 
 function ourProgram(args: string[]): Child {
-  return new Child(Deno.execPath(), [
+  return new Child("deno", [
     "run",
     "--allow-net",
     "--allow-ffi",
@@ -247,6 +252,19 @@ Deno.test({
         window,
       );
       assert.equal(errors.length, 0, "the exporter's /metrics is not scraped");
+      // What Prometheus stored, for the record (the latest sample of each).
+      const latest = await query(
+        base,
+        '{__name__=~"iperf3_up|iperf3_received_bytes|iperf3_sent_seconds|iperf3_received_jitter_ms|iperf3_sent_rtt_mean_seconds"}',
+      );
+      // deno-lint-ignore no-console
+      console.log(
+        latest.map((r) =>
+          `${r.metric["__name__"]}{job="${r.metric["job"]}"} ${
+            (r as unknown as { value: [number, string] }).value[1]
+          }`
+        ).sort().join("\n"),
+      );
       const serverUp = await samples(base, `up{job="iperf-ts-server"}`, window);
       assert.ok(serverUp.every(([, v]) => v === 1));
 
