@@ -168,6 +168,10 @@ export interface OptionValues {
   maxTests?: number;
   /** `--data-threads`. */
   dataThreads?: number;
+  /** `--plot`: the picture written after the test (or from `--plot-from`). */
+  plot?: string;
+  /** `--plot-from`: a saved `-J` or `--json-stream` file to draw; no test runs. */
+  plotFrom?: string;
 }
 
 /** A member of {@linkcode OptionValues}. */

@@ -105,11 +105,16 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
   );
   const missing = IPERF3_3_21_LONG_OPTIONS.filter((name) => !names.has(name));
   assert.deepEqual(missing, []);
-  // iperf-ts's own: --max-tests and --data-threads.
+  // iperf-ts's own: --max-tests, --data-threads, --plot and --plot-from.
   const extra = [...names].filter((name) =>
     !IPERF3_3_21_LONG_OPTIONS.includes(name)
   );
-  assert.deepEqual(extra.sort(), ["data-threads", "max-tests"]);
+  assert.deepEqual(extra.sort(), [
+    "data-threads",
+    "max-tests",
+    "plot",
+    "plot-from",
+  ]);
 });
 
 Deno.test("usageLong() lays out iperf3 3.21's --help lines for every option iperf-ts takes", async () => {
