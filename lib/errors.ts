@@ -413,6 +413,24 @@ export class NotImplementedOptionError extends UsageError {
   }
 }
 
+/**
+ * A plot that cannot be made: the input is not an iperf3 document, has no
+ * intervals or is too large, or the output cannot be written. The message
+ * is one line, printed after `iperf3: error - `.
+ */
+export class PlotError extends Error {
+  /**
+   * Creates an instance.
+   *
+   * @param message what went wrong, naming the file
+   * @param options the underlying error
+   */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "PlotError";
+  }
+}
+
 /** Linux `strerror` texts for the errno values a peer is likely to send. */
 const STRERROR: Readonly<Record<number, string>> = {
   1: "Operation not permitted",

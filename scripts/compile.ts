@@ -59,11 +59,11 @@ export const PERMISSIONS: readonly string[] = [
   // The `uname`-like system_info line of -V and -J (`Deno.hostname()`,
   // `Deno.osRelease()`); see lib/report/system_info.ts.
   "--allow-sys=hostname,osRelease",
-  // --logfile, --pidfile and a receiving -F file: their paths are known
-  // only at run time.
+  // --logfile, --pidfile, a receiving -F file and --plot: their paths are
+  // known only at run time.
   "--allow-write",
-  // A sending -F file, the RSA keys and the users file (read with a cap:
-  // lib/cli/read_capped.ts); the kernel version and TCP buffer defaults
+  // A sending -F file, the RSA keys, the users file and --plot-from's input
+  // (read with a cap: lib/cli/read_capped.ts); the kernel version and TCP buffer defaults
   // under /proc then show in -V and -J too.
   "--allow-read",
   // -D: Deno cannot fork, so the server starts its own executable again,

@@ -17,6 +17,7 @@ import {
   OPTION_ROWS,
   type OptionKey,
   type OptionRow,
+  optionRow,
   type OptionValues,
 } from "./options.ts";
 
@@ -30,9 +31,20 @@ export { MAX_DATA_THREADS } from "./options.ts";
 /** The `--timestamps` format when none is given (iperf3's). */
 export const DEFAULT_TIMESTAMP_FORMAT = "%c ";
 
+/** `--plot-from IN --plot OUT`: draw a saved run; no test runs. */
+export interface PlotFromConfig {
+  /** Tagged. */
+  readonly role: "plot";
+  /** The saved `-J` document or `--json-stream` output. */
+  readonly input: string;
+  /** The picture to write (`.svg` or `.html`). */
+  readonly output: string;
+}
+
 /** What the command line asks for, tagged by `role`. */
 export type CliConfig =
   | RoleConfig
+  | PlotFromConfig
   | { readonly role: "help" }
   | { readonly role: "version" };
 
@@ -73,6 +85,7 @@ export function parseCommandLine(args: string[]): CliConfig {
   if (has("help")) return Object.freeze({ role: "help" });
   if (has("version")) return Object.freeze({ role: "version" });
   if (has("exporter")) return exporterConfig(given);
+  if (has("plotFrom")) return plotFrom(given);
   const isServer = has("server");
   if (isServer && has("client")) {
     throw new UsageError("cannot be both server and client");
@@ -125,6 +138,31 @@ function readValues(given: Map<OptionKey, Given>): OptionValues {
     for (const text of found?.texts ?? []) row.read(values, text);
   }
   return values;
+}
+
+/**
+ * `--plot-from IN --plot OUT`: no test, so no `-c`/`-s` and no other
+ * option (one given would be silently ignored otherwise).
+ */
+function plotFrom(given: Map<OptionKey, Given>): PlotFromConfig {
+  checkRelations((key) => given.has(key));
+  for (const [key, found] of given) {
+    if (key !== "plot" && key !== "plotFrom") {
+      throw new UsageError(
+        `--plot-from draws a saved run and takes only --plot: drop --${found.name}`,
+      );
+    }
+  }
+  const values: OptionValues = {};
+  for (const key of ["plot", "plotFrom"] as const) {
+    const found = given.get(key);
+    for (const text of found?.texts ?? []) optionRow(key).read(values, text);
+  }
+  return Object.freeze({
+    role: "plot",
+    input: values.plotFrom ?? "",
+    output: values.plot ?? "",
+  });
 }
 
 /**

@@ -57,6 +57,8 @@ export interface OutputConfig {
   title?: string;
   /** Deprecated options given, each warned about on stderr (`--no-fq-socket-pacing`). */
   deprecated?: readonly string[];
+  /** Draw the test to this `.svg` or `.html` file afterwards (`--plot`, client only). */
+  plot?: string;
 }
 
 /** The server's settings. */
@@ -261,6 +263,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
   if (v.logfile !== undefined) output.logfile = v.logfile;
   if (v.noFqSocketPacing) output.deprecated = ["--no-fq-socket-pacing"];
   if (v.timestamps !== undefined) output.timestamps = v.timestamps;
+  if (v.plot !== undefined) output.plot = v.plot;
   const keepAliveSettings = typeof v.keepAlive === "object"
     ? v.keepAlive
     : undefined;

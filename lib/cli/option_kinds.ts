@@ -355,6 +355,22 @@ export const DSCP: ValueKind<number> = {
   },
 };
 
+/** `--plot FILE`: the picture's file, `.svg` or `.html` (the name says which). */
+export const PLOT_FILE: ValueKind<string> = {
+  describe: "file name ending in .svg or .html",
+  parse: (value, name) => checkPlotFile(value ?? "", name),
+  check: (value, name) => checkPlotFile(value, name),
+};
+
+function checkPlotFile(value: string, name: string): string {
+  if (!/\.(svg|html?)$/i.test(value)) {
+    throw new UsageError(
+      `--${name} takes a file name ending in .svg or .html: "${value}"`,
+    );
+  }
+  return value;
+}
+
 /** `--timestamps[=FORMAT]`: a strftime format, iperf3's `"%c "` when none is given. */
 export const TIMESTAMP_FORMAT: ValueKind<string> = {
   describe: "strftime(3) format",

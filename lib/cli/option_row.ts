@@ -189,6 +189,10 @@ export interface OptionValues {
   webConfigFile?: string;
   /** `--web.systemd-socket` (not implemented yet). */
   webSystemdSocket?: boolean;
+  /** `--plot`: the picture written after the test (or from `--plot-from`). */
+  plot?: string;
+  /** `--plot-from`: a saved `-J` or `--json-stream` file to draw; no test runs. */
+  plotFrom?: string;
 }
 
 /** A member of {@linkcode OptionValues}. */

@@ -16,6 +16,7 @@ import {
   DSCP,
   FLAG,
   FLOW_LABEL,
+  PLOT_FILE,
   SOCKET_BUFFER,
   text,
   TOS,
@@ -213,6 +214,40 @@ export const CLIENT_MORE_OPTIONS: readonly OptionRow[] = [
     section: "client",
     kind: FLAG,
     help: ["get results from server"],
+  }),
+  option({
+    long: "plot",
+    key: "plot",
+    arg: "required",
+    role: "client",
+    // iperf-ts's own: listed in its section, not among iperf3's.
+    section: "iperf-ts",
+    kind: PLOT_FILE,
+    synopsis: "--plot FILE.svg",
+    help: [
+      "when the test ends, draw it to FILE.svg (or an",
+      ".html page): throughput, TCP retransmits/cwnd/RTT,",
+      "UDP jitter/loss; see docs/plots.md",
+    ],
+    // OutputConfig `plot`: lib/cli/run.ts builds the -J document alongside
+    // whatever it prints and hands it to lib/plot/render.ts.
+  }),
+  option({
+    long: "plot-from",
+    key: "plotFrom",
+    arg: "required",
+    role: "client",
+    section: "iperf-ts",
+    kind: text("the --plot-from file name is empty"),
+    synopsis: "--plot-from IN.json",
+    requires: [{
+      key: "plot",
+      message: "--plot-from needs --plot FILE.svg (or FILE.html)",
+    }],
+    help: [
+      "run no test: draw a saved -J or --json-stream",
+      "file to the --plot FILE",
+    ],
   }),
   option({
     long: "udp-counters-64bit",

@@ -12,6 +12,7 @@ import {
   IperfError,
   NotImplementedOptionError,
   osReason,
+  PlotError,
   ProtocolError,
   strerror,
   UsageError,
@@ -51,8 +52,11 @@ import {
   type ClientAuthConfig,
   type OutputConfig,
   parseCommandLine,
+  type PlotFromConfig,
   type ServerConfig,
 } from "./args.ts";
+import { plotDocument, readPlotInput } from "../plot/read_input.ts";
+import { writePlot } from "../plot/render.ts";
 import { USAGE_LONG, USAGE_SHORT } from "./usage.ts";
 import { versionText } from "./version_text.ts";
 import { runExporter } from "./run_exporter.ts";
@@ -101,6 +105,7 @@ export async function runCli(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   if (config.role === "exporter") return await runExporter(config.exporter, io);
+  if (config.role === "plot") return await plotFromFile(config, io);
   // iperf3 3.21's iperf_parse_arguments warnings, on stderr (iperf3 prints
   // the deprecation on stdout, where it would break a -J document).
   const out = config.output;
@@ -369,7 +374,67 @@ async function runClientTest(
   output: Output,
   signal: AbortSignal | undefined,
 ): Promise<number> {
-  const reporter = makeReporter(config, output);
+  const printed = makeReporter(config, output);
+  // --plot: a -J document built alongside whatever is printed (text, -J,
+  // or --json-stream, which keeps no intervals), drawn once the test ends.
+  const plotPath = config.output.plot;
+  const plotDoc = plotPath === undefined ? undefined : new JsonReporter({
+    role: "client",
+    write: () => {},
+    version: VERSION_STRING,
+    systemInfo: systemInfo(),
+    interval: config.client.interval,
+  });
+  const reporter: Reporter = plotDoc
+    ? {
+      ...printed,
+      handle: (event) => {
+        printed.handle(event);
+        plotDoc.handle(event);
+      },
+    }
+    : printed;
+  const code = await runClientReported(config, output, signal, reporter);
+  if (plotPath === undefined || plotDoc === undefined) return code;
+  const doc = plotDocument(plotDoc.document());
+  if (doc === undefined || doc.intervals.length === 0) {
+    // The test failed before its first interval: its error is printed.
+    output.warning(
+      `no plot written to "${plotPath}": the test has no intervals`,
+    );
+    return code;
+  }
+  try {
+    await writePlot(doc, plotPath);
+    return code;
+  } catch (error) {
+    if (!(error instanceof PlotError)) throw error;
+    output.error(`iperf3: error - ${error.message}`);
+    return 1;
+  }
+}
+
+/** Draws a saved run (`--plot-from IN --plot OUT`): one error line and 1 when it cannot. */
+async function plotFromFile(
+  config: PlotFromConfig,
+  io: CliIo,
+): Promise<number> {
+  try {
+    await writePlot(await readPlotInput(config.input), config.output);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof PlotError)) throw error;
+    io.stderr(`iperf3: error - ${error.message}\n`);
+    return 1;
+  }
+}
+
+async function runClientReported(
+  config: Extract<CliConfig, { role: "client" }>,
+  output: Output,
+  signal: AbortSignal | undefined,
+  reporter: Reporter,
+): Promise<number> {
   const json = config.output.json;
   // -Z prints nothing, as iperf3: it is sent on the wire, and iperf-ts's
   // own sends are ordinary writes (wrappers such as arcaflow's treat any

@@ -105,8 +105,9 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
   );
   const missing = IPERF3_3_21_LONG_OPTIONS.filter((name) => !names.has(name));
   assert.deepEqual(missing, []);
-  // iperf-ts's own: --max-tests, --data-threads, --metrics, and the exporter's
-  // (edgard/iperf3_exporter's flags, with --exporter).
+  // iperf-ts's own: --max-tests, --data-threads, --metrics, --plot,
+  // --plot-from, and the exporter's (edgard/iperf3_exporter's flags, with
+  // --exporter).
   const extra = [...names].filter((name) =>
     !IPERF3_3_21_LONG_OPTIONS.includes(name)
   );
@@ -118,6 +119,8 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
     "log.level",
     "max-tests",
     "metrics",
+    "plot",
+    "plot-from",
     "web.config.file",
     "web.listen-address",
     "web.probe-path",

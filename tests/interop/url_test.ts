@@ -163,3 +163,39 @@ urlTest(
     }
   },
 );
+
+Deno.test({
+  name:
+    "deno run <url>/main.ts --plot-from draws through the bundle with no import map",
+  ignore: !DENO_ON_PATH,
+  fn: async () => {
+    const { url, requested, server } = serveCheckout();
+    const empty = await Deno.makeTempDir({ prefix: "iperf-ts-url-" });
+    try {
+      const doc = new URL("../plot/fixtures/tcp_p2.json", import.meta.url);
+      await Deno.copyFile(doc, `${empty}/in.json`);
+      const run = await denoRun(
+        [
+          "run",
+          "--no-lock",
+          `--allow-read=${empty}`,
+          `--allow-write=${empty}`,
+          `--allow-import=${LOOPBACK}:${new URL(url).port}`,
+          `${url}/main.ts`,
+          "--plot-from",
+          "in.json",
+          "--plot",
+          "out.svg",
+        ],
+        empty,
+        `${empty}/deno_dir`,
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(await Deno.readTextFile(`${empty}/out.svg`), /^<svg /);
+      assert.ok(requested.includes("/lib/plot/_vega_bundle.js"));
+    } finally {
+      await server.shutdown();
+      await Deno.remove(empty, { recursive: true });
+    }
+  },
+});
