@@ -6,13 +6,10 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
 import type { Writer } from "../net/io.ts";
+import { SendPacing } from "./_send_pacing.ts";
 import { delay } from "../async.ts";
-
-/** How often the loop yields to the event loop, in milliseconds (as `runTcpSender`). */
-const YIELD_EVERY_MS = 0.5;
 
 /** What a file-sending loop reads from: an open file. */
 export interface FileReader {
@@ -62,19 +59,13 @@ export async function runTcpFileSender(
   options: TcpFileSenderOptions,
 ): Promise<void> {
   const { file, block, counter, budget, stop } = options;
-  const rate = options.bitsPerSecond ?? 0;
-  const startMs = performance.now();
-  let sentForRate = 0;
+  const pacing = new SendPacing(options.bitsPerSecond ?? 0);
   let written = 0;
-  let lastYieldMs = startMs;
   while (!stop.aborted && !budget.exhausted) {
-    if (rate > 0) {
-      const aheadMs = sentForRate * 8 / rate * 1000 -
-        (performance.now() - startMs);
-      if (aheadMs > 0) {
-        await delay(Math.min(aheadMs, 10), { signal: stop }).catch(() => {});
-        continue;
-      }
+    const hold = pacing.hold(stop);
+    if (hold) {
+      await hold;
+      continue;
     }
     // Fill the block as iperf3 does (a short read mid-file is topped up),
     // so every write but the last carries `-l` bytes.
@@ -91,13 +82,9 @@ export async function runTcpFileSender(
     const chunk = block.subarray(0, filled);
     let n = await conn.write(chunk);
     while (n < filled) n += await conn.write(chunk.subarray(n));
-    sentForRate += n;
     written += n;
-    const now = performance.now();
-    if (now - lastYieldMs > YIELD_EVERY_MS) {
-      lastYieldMs = now;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const turn = pacing.wrote(n);
+    if (turn) await turn;
     if (counter.counting) {
       counter.bytes += n;
       counter.blocks++;

@@ -5,17 +5,8 @@
  */
 
 import type { TransferBudget, TransferCounter } from "../stats/counter.ts";
-import { setImmediate } from "node:timers";
-import { delay } from "../async.ts";
 import type { Writer } from "../net/io.ts";
-
-/**
- * How often the loop yields to the event loop, in milliseconds. Deno resolves
- * a write that completes at once without returning to its event loop, so a
- * sender whose peer drains fast would otherwise hold off timers and control
- * reads (measured: 20-300 ms late) until a write has to wait.
- */
-const YIELD_EVERY_MS = 0.5;
+import { SendPacing } from "./_send_pacing.ts";
 
 /** Options of {@linkcode runTcpSender}. */
 export interface TcpSenderOptions {
@@ -46,38 +37,23 @@ export async function runTcpSender(
   options: TcpSenderOptions,
 ): Promise<void> {
   const { block, counter, budget, stop } = options;
-  const rate = options.bitsPerSecond ?? 0;
-  const startMs = performance.now();
-  let sentForRate = 0;
-  let lastYieldMs = startMs;
+  const pacing = new SendPacing(options.bitsPerSecond ?? 0);
   while (!stop.aborted && !budget.exhausted) {
-    if (rate > 0) {
-      const aheadMs = sentForRate * 8 / rate * 1000 -
-        (performance.now() - startMs);
-      if (aheadMs > 0) {
-        await pause(Math.min(aheadMs, 10), stop);
-        continue;
-      }
+    const hold = pacing.hold(stop);
+    if (hold) {
+      await hold;
+      continue;
     }
     // A block is written whole, as iperf3's Nwrite does, so `-k` counts
     // whole blocks; partial writes are continued.
     let n = await conn.write(block);
     while (n < block.byteLength) n += await conn.write(block.subarray(n));
-    sentForRate += n;
-    const now = performance.now();
-    if (now - lastYieldMs > YIELD_EVERY_MS) {
-      lastYieldMs = now;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const turn = pacing.wrote(n);
+    if (turn) await turn;
     if (counter.counting) {
       counter.bytes += n;
       counter.blocks++;
       budget.add(n);
     }
   }
-}
-
-/** Waits `ms`, or less when `stop` fires: a test's end does not wait for a pausing sender. */
-function pause(ms: number, stop: AbortSignal): Promise<void> {
-  return delay(ms, { signal: stop }).catch(() => {});
 }
