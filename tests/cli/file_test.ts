@@ -16,10 +16,12 @@ import { withServer } from "../_support/server.ts";
 import { parseCommandLine } from "../../lib/cli/args.ts";
 import { runCli } from "../../lib/cli/run.ts";
 import {
+  type Ending,
   freePort,
   interopTest,
   Iperf3,
   LOOPBACK,
+  runIperf3ClientUntilServed,
   runOurCliClient,
 } from "../interop/_iperf3.ts";
 
@@ -52,7 +54,7 @@ async function assertSameFile(a: string, b: string): Promise<void> {
 /** Runs our one-off server with `serverArgs` beside the body, returning what it printed. */
 async function withOurCliServer(
   serverArgs: string[],
-  body: (port: number, ended: () => boolean) => Promise<void>,
+  body: (port: number, server: Ending) => Promise<void>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const port = freePort();
   let stdout = "";
@@ -63,7 +65,11 @@ async function withOurCliServer(
     stderr: (text) => stderr += text,
   }).finally(() => done = true);
   try {
-    await body(port, () => done);
+    await body(port, {
+      get exited() {
+        return done;
+      },
+    });
   } finally {
     await server;
   }
@@ -203,34 +209,20 @@ async function fileErrors(absent: string): Promise<void> {
     );
   });
   // The server's own file: told to the client (iperf3's server only hangs up).
-  await withServer(async (server) => {
-    const run = await cli([
-      "-c",
-      LOOPBACK,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-    ]);
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /^iperf3: error - unable to open -F file\n/);
-  }, { file: absent });
-  await withServer(async (server) => {
-    const run = await cli([
-      "-c",
-      LOOPBACK,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-      "-u",
-    ]);
-    assert.equal(run.code, 1);
-    assert.match(
-      run.stderr,
-      /^iperf3: error - cannot transfer file using UDP\n/,
-    );
-  }, { file: "/tmp/x" });
+  const refusedBy = async (file: string, flags: string[], line: RegExp) => {
+    await withServer(async (server) => {
+      const port = String(server.port);
+      const run = await cli(["-c", LOOPBACK, "-p", port, "-t", "1", ...flags]);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, line);
+    }, { file });
+  };
+  await refusedBy(absent, [], /^iperf3: error - unable to open -F file\n/);
+  await refusedBy(
+    "/tmp/x",
+    ["-u"],
+    /^iperf3: error - cannot transfer file using UDP\n/,
+  );
 }
 
 interopTest(
@@ -238,29 +230,17 @@ interopTest(
   async () => {
     await withFiles(async (dir, source) => {
       const ours = `${dir}/at-ours.bin`;
-      await withOurCliServer(["-F", ours], async (port, ended) => {
-        for (let attempt = 1;; attempt++) {
-          await using client = new Iperf3([
-            "-c",
-            LOOPBACK,
-            "-p",
-            String(port),
-            "-F",
-            source,
-          ]);
-          const result = await client.wait();
-          const refused = (result.stdout + result.stderr).includes("refused");
-          if (refused && attempt < 50 && !ended()) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            continue;
-          }
-          assert.equal(result.code, 0, result.stdout + result.stderr);
-          assert.match(
-            result.stdout,
-            /Sent 2\.86 MByte \/ 2\.86 MByte \(100%\)/,
-          );
-          break;
-        }
+      await withOurCliServer(["-F", ours], async (port, server) => {
+        const result = await runIperf3ClientUntilServed(
+          port,
+          ["-F", source],
+          server,
+        );
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        assert.match(
+          result.stdout,
+          /Sent 2\.86 MByte \/ 2\.86 MByte \(100%\)/,
+        );
       });
       await assertSameFile(source, ours);
 
@@ -324,28 +304,17 @@ interopTest(
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "iperf-ts-file-" });
     try {
-      const server = await withOurCliServer([], async (port, ended) => {
-        for (let attempt = 1;; attempt++) {
-          await using client = new Iperf3([
-            "-c",
-            LOOPBACK,
-            "-p",
-            String(port),
-            "-F",
-            `${dir}/missing`,
-          ]);
-          const result = await client.wait();
-          if (result.stderr.includes("refused") && attempt < 50 && !ended()) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            continue;
-          }
-          assert.match(
-            result.stderr,
-            /unable to open -F file/,
-            `iperf3 client: ${result.stdout}${result.stderr}`,
-          );
-          break;
-        }
+      const server = await withOurCliServer([], async (port, ending) => {
+        const result = await runIperf3ClientUntilServed(
+          port,
+          ["-F", `${dir}/missing`],
+          ending,
+        );
+        assert.match(
+          result.stderr,
+          /unable to open -F file/,
+          `iperf3 client: ${result.stdout}${result.stderr}`,
+        );
       });
       const printed =
         `server: ${server.code}\n${server.stdout}${server.stderr}`;

@@ -546,32 +546,52 @@ export async function runIperf3Client(
   flags: string[],
   server?: Ending,
 ): Promise<Iperf3Json> {
+  const result = await runIperf3ClientUntilServed(
+    port,
+    ["-J", ...flags],
+    server,
+  );
+  assert.equal(
+    result.code,
+    0,
+    `iperf3 client exit code\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  );
+  return parseIperf3Json(result);
+}
+
+/**
+ * Runs `iperf3 -c 127.0.0.1 -p port ...flags` and returns what it printed,
+ * retrying while the connection is refused (its text, or a `-J` document's
+ * "error", says so) as long as `server` has not ended.
+ *
+ * @param port the server's port
+ * @param flags the client's flags after the port
+ * @param server the server, when it may not be listening yet
+ * @returns the last attempt's exit status and output
+ */
+export async function runIperf3ClientUntilServed(
+  port: number,
+  flags: string[],
+  server?: Ending,
+): Promise<Iperf3Result> {
   for (let attempt = 1;; attempt++) {
     await using client = new Iperf3([
       "-c",
       LOOPBACK,
       "-p",
       String(port),
-      "-J",
       ...flags,
     ]);
     const result = await client.wait();
-    // iperf3 -J puts it in the document's "error" (and 3.12 exits 0).
     const refused = (result.stdout + result.stderr).includes(
       "Connection refused",
     );
     if (
-      server && refused && attempt < CONNECT_ATTEMPTS && !server.exited
+      !server || !refused || attempt >= CONNECT_ATTEMPTS || server.exited
     ) {
-      await sleep(CONNECT_RETRY_MS);
-      continue;
+      return result;
     }
-    assert.equal(
-      result.code,
-      0,
-      `iperf3 client exit code\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
-    );
-    return parseIperf3Json(result);
+    await sleep(CONNECT_RETRY_MS);
   }
 }
 
