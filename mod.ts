@@ -40,8 +40,11 @@ export type {
   JsonEndStream,
   JsonFigures,
   JsonInterval,
+  JsonIntervalLatency,
   JsonIntervalStream,
   JsonIntervalSum,
+  JsonLatency,
+  JsonRttFigures,
   JsonStart,
   JsonTestStart,
 } from "./lib/report/json_types.ts";
@@ -122,6 +125,13 @@ export type {
   TcpInterval,
   UdpInterval,
 } from "./lib/stats/interval.ts";
+export type {
+  IntervalLatency,
+  LatencyReport,
+  Responsiveness,
+  RttSummary,
+  TcpRttSource,
+} from "./lib/stats/latency.ts";
 export type { UnitFormat } from "./lib/units.ts";
 export type { KeepAliveSettings } from "./lib/net/stream_socket.ts";
 export {

@@ -83,6 +83,12 @@ export interface ClientOptions {
   zeroCopy?: boolean;
   /** Threads that move the streams' bytes (`--data-threads`; Linux with `--allow-ffi`); 0 for the in-process loops. */
   dataThreads?: number;
+  /**
+   * Latency under load (`--latency`, iperf-ts's own): the document gets
+   * `intervals[].iperf_ts.latency` and `end.iperf_ts.latency` (idle and
+   * loaded RTT, responsiveness in RPM); see docs/latency.md.
+   */
+  latency?: boolean;
   /** Interrupts the test: the server is told, `result` rejects. */
   signal?: AbortSignal;
 }
@@ -324,6 +330,7 @@ function clientValues(o: ClientOptions): OptionValues {
   if (o.dontFragment !== undefined) v.dontFragment = o.dontFragment;
   if (o.zeroCopy !== undefined) v.zeroCopy = o.zeroCopy;
   if (o.dataThreads !== undefined) v.dataThreads = o.dataThreads;
+  if (o.latency !== undefined) v.latency = o.latency;
   return v;
 }
 

@@ -7,6 +7,7 @@
 
 import type { TestParams } from "./protocol/params.ts";
 import type { IntervalReport } from "./stats/interval.ts";
+import type { LatencyReport } from "./stats/latency.ts";
 import type { TestSummary } from "./stats/summary.ts";
 
 /** A network endpoint as printed: address and port. */
@@ -99,6 +100,12 @@ export type SessionEvent =
     kind: "summary";
     /** The figures. */
     summary: TestSummary;
+  }
+  | {
+    /** `--latency`: the test's latency figures, after the summary. */
+    kind: "latency";
+    /** The figures. */
+    report: LatencyReport;
   }
   | {
     /** The peer interrupted the test (CLIENT_TERMINATE or SERVER_TERMINATE). */

@@ -381,6 +381,7 @@ export function buildConfig(values: OptionValues): RoleConfig {
   });
   if (v.congestion !== undefined) params.congestion = v.congestion;
   if (v.extraData !== undefined) params.extraData = v.extraData;
+  if (v.latency === true) params.latency = true;
   // iperf3 3.21 accepts --gsro with TCP too and only sends it for UDP.
   if (v.gsro === true && udp) {
     params.gso = true;

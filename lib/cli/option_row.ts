@@ -170,6 +170,8 @@ export interface OptionValues {
   dataThreads?: number;
   /** `--metrics`: `HOST:PORT` of the Prometheus endpoint. */
   metrics?: string;
+  /** `--latency`. */
+  latency?: boolean;
   // Exporter (edgard/iperf3_exporter's flags).
   /** `--exporter`. */
   exporter?: boolean;

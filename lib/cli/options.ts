@@ -12,7 +12,7 @@
  */
 
 import { DEFAULT_MAX_TESTS } from "../session/server.ts";
-import { wholeNumber } from "./option_kinds.ts";
+import { FLAG, wholeNumber } from "./option_kinds.ts";
 import { option, type OptionKey, type OptionRow } from "./option_row.ts";
 import { CLIENT_OPTIONS } from "./options_client.ts";
 import { CLIENT_MORE_OPTIONS } from "./options_client_more.ts";
@@ -64,6 +64,20 @@ export const IPERF_TS_OPTIONS: readonly OptionRow[] = [
       "--allow-ffi; default: one per CPU, at most 16); 0 moves",
       "them in the main thread (the in-process loops)",
     ],
+  }),
+  option({
+    long: "latency",
+    key: "latency",
+    arg: "none",
+    role: "client",
+    section: "iperf-ts",
+    kind: FLAG,
+    help: [
+      "latency under load: idle and loaded RTT of a UDP probe",
+      "flow (answered by an iperf-ts server) and of TCP_INFO,",
+      "and responsiveness in round trips per minute (RPM)",
+    ],
+    // TestParams `latency` (wire `iperf_ts_latency`); see docs/latency.md.
   }),
 ];
 

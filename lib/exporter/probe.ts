@@ -118,6 +118,7 @@ export function probeMetrics(
     set("iperf3_received_bytes", received?.bytes ?? 0);
     set("iperf3_retransmits", sent?.retransmits ?? 0);
     for (const [name, value] of tcpInfoExtras(outcome.doc)) set(name, value);
+    for (const [name, value] of latencyExtras(outcome.doc)) set(name, value);
     return registry;
   }
   // UDP: the first stream's merged object, and the legacy `end.sum`.
@@ -135,6 +136,7 @@ export function probeMetrics(
   set("iperf3_received_jitter_ms", sum?.jitter_ms ?? 0);
   set("iperf3_received_lost_packets", sum?.lost_packets ?? 0);
   set("iperf3_received_lost_percent", sum?.lost_percent ?? 0);
+  for (const [name, value] of latencyExtras(outcome.doc)) set(name, value);
   return registry;
 }
 
@@ -169,6 +171,13 @@ export const PROBE_HELP = {
     "Largest TCP round-trip time of the sending streams in the last test run (iperf-ts extra).",
   iperf3_sent_cwnd_max_bytes:
     "Largest TCP congestion window of the sending streams in the last test run (iperf-ts extra).",
+  // iperf-ts extras with latency=true (the test's end.iperf_ts.latency).
+  iperf3_latency_idle_seconds:
+    "Median round-trip time before the load in the last test run: the probe flow, or TCP_INFO when the server does not answer probes (iperf-ts extra, latency=true).",
+  iperf3_latency_loaded_seconds:
+    "Median round-trip time under the load in the last test run: the probe flow, or TCP_INFO when the server does not answer probes (iperf-ts extra, latency=true).",
+  iperf3_responsiveness_rpm:
+    "Responsiveness under the load in the last test run, in round trips per minute (iperf-ts extra, latency=true).",
 } as const;
 
 /** A `/probe` metric's name. */
@@ -217,6 +226,29 @@ function tcpInfoExtras(doc: IperfJson): [ProbeMetric, number][] {
   return out;
 }
 
+/**
+ * The latency figures of a `latency=true` probe (`end.iperf_ts.latency`):
+ * the idle and loaded medians, the probe flow's where the server answered
+ * it and TCP_INFO's otherwise, in seconds, and the responsiveness. A figure
+ * the test could not measure is left out.
+ */
+function latencyExtras(doc: IperfJson): [ProbeMetric, number][] {
+  const latency = doc.end.iperf_ts?.latency;
+  if (!latency) return [];
+  const out: [ProbeMetric, number][] = [];
+  const idle = latency.idle.median_ms;
+  if (idle !== null) out.push(["iperf3_latency_idle_seconds", idle / 1000]);
+  const loaded = latency.loaded.probe?.median_ms ??
+    latency.loaded.tcp_info?.median_ms ?? null;
+  if (loaded !== null) {
+    out.push(["iperf3_latency_loaded_seconds", loaded / 1000]);
+  }
+  if (latency.rpm.value !== null) {
+    out.push(["iperf3_responsiveness_rpm", latency.rpm.value]);
+  }
+  return out;
+}
+
 /** The client test edgard runs: `iperf3 -J -t T -c target -p port [-B bind] [-R] [-u] [-b rate]`. */
 function clientOptions(params: ProbeParams): ClientOptions {
   const options: ClientOptions = {
@@ -227,6 +259,7 @@ function clientOptions(params: ProbeParams): ClientOptions {
   if (params.bind !== "") options.bind = params.bind;
   if (params.reverse) options.reverse = true;
   if (params.udp) options.udp = true;
+  if (params.latency) options.latency = true;
   // UDP always gets a rate; TCP only when one is given.
   const rateText = params.udp ? params.bitrate || UDP_BITRATE : params.bitrate;
   if (rateText !== "") {

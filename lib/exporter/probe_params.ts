@@ -45,6 +45,8 @@ export interface ProbeParams {
   readonly time: number;
   /** Seconds the whole test may take. */
   readonly timeoutSeconds: number;
+  /** `--latency` (the `latency` parameter, an iperf-ts extra); absent when false. */
+  readonly latency?: boolean;
 }
 
 /** A request refused before any test, as edgard answers it (`http.Error`). */
@@ -66,7 +68,8 @@ export interface ProbeRequestOptions {
 /**
  * Reads a `/probe` request. The checks run in edgard's order: target, port,
  * reverse_mode, udp_mode, bitrate, period, then the scrape-timeout header;
- * `bind` is taken as it is. Only the first value of a repeated parameter
+ * `bind` is taken as it is; then iperf-ts's own `latency` (a boolean, as
+ * `reverse_mode`). Only the first value of a repeated parameter
  * counts (Go's `Query().Get`).
  *
  * @param query the URL's query
@@ -130,6 +133,10 @@ export function parseProbeRequest(
     options.timeoutSeconds ?? DEFAULT_PROBE_TIMEOUT,
     header,
   );
+  // iperf-ts's own parameter, read after edgard's so that their errors
+  // come first, as edgard reports them.
+  const latency = flag("latency");
+  if (typeof latency !== "boolean") return latency;
   return {
     kind: "probe",
     target,
@@ -140,6 +147,7 @@ export function parseProbeRequest(
     bind: get("bind"),
     time: roundHalfEven(probePeriod(period, timeoutSeconds)),
     timeoutSeconds,
+    ...(latency ? { latency: true } : {}),
   };
 
   /** A boolean parameter: false when absent, else Go's ParseBool. */

@@ -105,6 +105,10 @@ export interface TcpInfo {
   rtt: number;
   /** `tcpi_rttvar`: round-trip time variation in microseconds. */
   rttvar: number;
+  /** `tcpi_rcv_rtt`: the receiver's estimate of the round-trip time in microseconds (0 before one). */
+  rcvRtt: number;
+  /** `tcpi_min_rtt`: the smallest RTT sample of the last few minutes, the handshake's included, in microseconds (0 on kernels before 4.10). */
+  minRtt: number;
   /** `tcpi_pmtu`: path MTU in bytes. */
   pmtu: number;
   /** `tcpi_snd_mss`: the MSS used for sending. */
@@ -623,6 +627,8 @@ export class NativeSockets {
       reordSeen: u32(220),
       rtt: u32(68),
       rttvar: u32(72),
+      rcvRtt: u32(92),
+      minRtt: u32(148),
       pmtu: u32(60),
       sndMss,
       bytesAcked: len >= 128 ? Number(v.getBigUint64(120, LITTLE_ENDIAN)) : 0,

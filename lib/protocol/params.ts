@@ -138,6 +138,12 @@ export interface TestParams {
   gro?: boolean;
   /** Encrypted credentials (`--username`). */
   authToken?: string;
+  /**
+   * `--latency` (an iperf-ts extension, wire {@linkcode LATENCY_PARAM}): an
+   * iperf-ts server answers the test's latency probes on its UDP port;
+   * iperf3 servers ignore the key. Absent when off.
+   */
+  latency?: boolean;
   /** The client's iperf3 version string, e.g. `"3.12"`. */
   clientVersion?: string;
 }
@@ -177,6 +183,12 @@ export function tcpTestParams(overrides: Partial<TestParams> = {}): TestParams {
     ...overrides,
   };
 }
+
+/**
+ * The parameter key of `--latency`: a boolean that iperf3's servers do not
+ * know and ignore (3.12's `get_parameters` reads only its own keys).
+ */
+export const LATENCY_PARAM = "iperf_ts_latency";
 
 /** The parameter JSON exactly as iperf3 puts it on the wire (snake_case keys). */
 export type WireParams = Record<string, boolean | number | string>;
@@ -247,6 +259,7 @@ export function encodeParams(p: TestParams): WireParams {
     w["server_affinity"] = p.serverAffinity;
   }
   if (p.authToken !== undefined) w["authtoken"] = p.authToken;
+  if (p.latency) w[LATENCY_PARAM] = true;
   w["client_version"] = p.clientVersion ?? IPERF_PROTOCOL_VERSION;
   return w;
 }
@@ -268,7 +281,8 @@ export class ParamError extends ProtocolError {
 /**
  * The test a client asked for, validated as strictly as iperf3's newest
  * server: wrongly typed values and values out of iperf3's ranges are refused
- * (iperf3 3.12 accepts anything). Unknown keys are ignored.
+ * (iperf3 3.12 accepts anything). Unknown keys are ignored; iperf-ts's own
+ * ({@linkcode LATENCY_PARAM}) are known and checked like iperf3's.
  *
  * @param wire the parsed parameters JSON
  * @returns the test
@@ -327,6 +341,7 @@ export function decodeParams(wire: Record<string, unknown>): TestParams {
     zeroCopy: flag(wire, "zerocopy"),
     dontFragment: flag(wire, "dont_fragment"),
     ...(flag(wire, "skip_rx_copy") ? { skipRxCopy: true } : {}),
+    ...(flag(wire, LATENCY_PARAM) ? { latency: true } : {}),
   };
   // iperf3 3.21's get_parameters: any positive "gso" asks for GSO, "gro"
   // is 0 or 1; the datagram size is the block size whatever the client

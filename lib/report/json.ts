@@ -18,6 +18,7 @@ import {
 } from "../stats/summary.ts";
 import { formatCJson, formatCJsonCompact } from "./cjson.ts";
 import type { BufferDefaults } from "./system_info.ts";
+import { intervalLatencyJson, latencyJson } from "./latency.ts";
 
 /** A JSON object as built here: plain, insertion-ordered. */
 export type JsonObject = Record<string, unknown>;
@@ -151,6 +152,10 @@ export class JsonReporter {
       }
       case "summary":
         this.#summary(event.summary);
+        break;
+      case "latency":
+        // iperf-ts's own key: iperf3's readers ignore it.
+        this.#end["iperf_ts"] = { latency: latencyJson(event.report) };
         break;
       case "server-output":
         if (event.json !== undefined) {
@@ -322,6 +327,9 @@ export class JsonReporter {
       sum["omitted"] = group.some((s) => s.omitted);
       sum["sender"] = mustSend;
       out[`sum${this.#sumSuffix(mustSend)}`] = sum;
+    }
+    if (report.latency) {
+      out["iperf_ts"] = { latency: intervalLatencyJson(report.latency) };
     }
     return out;
   }

@@ -14,8 +14,11 @@ import type {
   JsonEndFigures,
   JsonEndStream,
   JsonInterval,
+  JsonIntervalLatency,
   JsonIntervalStream,
   JsonIntervalSum,
+  JsonLatency,
+  JsonRttFigures,
   JsonStart,
   JsonTestStart,
 } from "./json_types.ts";
@@ -29,6 +32,17 @@ type Shape<T> = { [K in keyof T]-?: Guard<T[K]> };
 const isNumber: Guard<number> = (v): v is number => typeof v === "number";
 const isString: Guard<string> = (v): v is string => typeof v === "string";
 const isBoolean: Guard<boolean> = (v): v is boolean => typeof v === "boolean";
+
+const isNumberOrNull: Guard<number | null> = (v): v is number | null =>
+  v === null || typeof v === "number";
+
+function oneOf<const T extends string>(...values: T[]): Guard<T> {
+  return (v): v is T => values.some((value) => value === v);
+}
+
+function nullable<T>(guard: Guard<T>): Guard<T | null> {
+  return (v): v is T | null => v === null || guard(v);
+}
 
 function optional<T>(guard: Guard<T>): Guard<T | undefined> {
   return (v): v is T | undefined => v === undefined || guard(v);
@@ -125,11 +139,63 @@ const isIntervalSum = object<JsonIntervalSum>({
   omitted: isBoolean,
 });
 
+const isIntervalLatency = object<JsonIntervalLatency>({
+  "rtt_ms": isNumberOrNull,
+  probe: object<JsonIntervalLatency["probe"]>({
+    count: isNumber,
+    lost: isNumber,
+    "min_ms": isNumberOrNull,
+    "median_ms": isNumberOrNull,
+    "max_ms": isNumberOrNull,
+  }),
+  "tcp_rtt_ms": isNumberOrNull,
+});
+
 /** Whether `value` is one element of a document's `intervals`. */
 export const isJsonInterval: Guard<JsonInterval> = object<JsonInterval>({
   streams: arrayOf(isIntervalStream),
   sum: isIntervalSum,
   "sum_bidir_reverse": optional(isIntervalSum),
+  "iperf_ts": optional(
+    object<{ "latency": JsonIntervalLatency }>({ latency: isIntervalLatency }),
+  ),
+});
+
+const rttFigures: Shape<JsonRttFigures> = {
+  count: isNumber,
+  "min_ms": isNumberOrNull,
+  "median_ms": isNumberOrNull,
+  "p90_ms": isNumberOrNull,
+  "p99_ms": isNumberOrNull,
+  "max_ms": isNumberOrNull,
+};
+
+type Loaded = JsonLatency["loaded"];
+
+const isLatency = object<JsonLatency>({
+  idle: object<JsonLatency["idle"]>({
+    ...rttFigures,
+    lost: optional(isNumber),
+    source: oneOf("probe", "tcp_info"),
+  }),
+  loaded: object<Loaded>({
+    probe: nullable(
+      object<NonNullable<Loaded["probe"]>>({ ...rttFigures, lost: isNumber }),
+    ),
+    "tcp_info": nullable(
+      object<NonNullable<Loaded["tcp_info"]>>({
+        ...rttFigures,
+        source: oneOf("sending_streams", "receiving_streams", "control"),
+      }),
+    ),
+  }),
+  rpm: object<JsonLatency["rpm"]>({
+    value: isNumberOrNull,
+    foreign: isNumberOrNull,
+    self: isNumberOrNull,
+  }),
+  "server_echo": isBoolean,
+  note: optional(isString),
 });
 
 const isEndFigures = object<JsonEndFigures>({
@@ -171,6 +237,9 @@ const isEnd = object<JsonEnd>({
   ),
   "sender_tcp_congestion": optional(isString),
   "receiver_tcp_congestion": optional(isString),
+  "iperf_ts": optional(
+    object<{ "latency": JsonLatency }>({ latency: isLatency }),
+  ),
 });
 
 const isDocument: Guard<IperfJson> = object<IperfJson>({

@@ -129,6 +129,27 @@ export interface JsonIntervalSum extends JsonFigures {
   "omitted": boolean;
 }
 
+/** `intervals[].iperf_ts.latency` (`--latency`, iperf-ts's own; iperf3's readers ignore it). */
+export interface JsonIntervalLatency {
+  /** The interval's median probe RTT in ms (null without answers). */
+  "rtt_ms": number | null;
+  /** The probe answers that arrived in the interval. */
+  "probe": {
+    /** Answers. */
+    "count": number;
+    /** Probes whose second to answer ran out in the interval. */
+    "lost": number;
+    /** Smallest RTT, ms. */
+    "min_ms": number | null;
+    /** Median RTT, ms. */
+    "median_ms": number | null;
+    /** Largest RTT, ms. */
+    "max_ms": number | null;
+  };
+  /** The mean TCP_INFO RTT of the interval's samples, ms (null without TCP_INFO). */
+  "tcp_rtt_ms": number | null;
+}
+
 /** One element of `intervals`. */
 export interface JsonInterval {
   /** Every stream. */
@@ -137,6 +158,60 @@ export interface JsonInterval {
   "sum": JsonIntervalSum;
   /** `--bidir`: the server-to-client direction. */
   "sum_bidir_reverse"?: JsonIntervalSum;
+  /** iperf-ts's own figures: `--latency`. */
+  "iperf_ts"?: { "latency": JsonIntervalLatency };
+}
+
+/** RTT figures in `end.iperf_ts.latency`, ms; null without samples. */
+export interface JsonRttFigures {
+  /** Samples. */
+  "count": number;
+  /** Smallest. */
+  "min_ms": number | null;
+  /** Median. */
+  "median_ms": number | null;
+  /** 90th percentile. */
+  "p90_ms": number | null;
+  /** 99th percentile. */
+  "p99_ms": number | null;
+  /** Largest. */
+  "max_ms": number | null;
+}
+
+/** `end.iperf_ts.latency` (`--latency`; see docs/latency.md). */
+export interface JsonLatency {
+  /** Before the load: the probe flow, or the control connection's TCP_INFO when the server does not answer. */
+  "idle": JsonRttFigures & {
+    /** Idle probes not answered (probe source only). */
+    "lost"?: number;
+    /** Where the figures come from. */
+    "source": "probe" | "tcp_info";
+  };
+  /** Under load. */
+  "loaded": {
+    /** The probe flow (null when the server does not answer it). */
+    "probe": (JsonRttFigures & { "lost": number }) | null;
+    /** TCP_INFO samples every 100 ms (null without TCP_INFO). */
+    "tcp_info":
+      | (JsonRttFigures & {
+        /** Which sockets. */
+        "source": "sending_streams" | "receiving_streams" | "control";
+      })
+      | null;
+  };
+  /** Responsiveness, round trips per minute. */
+  "rpm": {
+    /** The mean of `foreign` and `self`, or the one that exists. */
+    "value": number | null;
+    /** From the loaded probe flow. */
+    "foreign": number | null;
+    /** From the load's TCP_INFO RTT. */
+    "self": number | null;
+  };
+  /** Whether the server answered the probes. */
+  "server_echo": boolean;
+  /** Present when it did not: why the figures come from TCP_INFO only. */
+  "note"?: string;
 }
 
 /** A summary object in `end`. */
@@ -196,6 +271,8 @@ export interface JsonEnd {
   "sender_tcp_congestion"?: string;
   /** The receiving side's TCP congestion control, when known. */
   "receiver_tcp_congestion"?: string;
+  /** iperf-ts's own figures: `--latency`. */
+  "iperf_ts"?: { "latency": JsonLatency };
 }
 
 /** The whole `-J` document. */

@@ -19,6 +19,7 @@ import {
 import { formatFixed, formatG } from "../printf.ts";
 import { formatUnit, type UnitFormat } from "../units.ts";
 import { formatCJson } from "./cjson.ts";
+import { latencyLines } from "./latency.ts";
 
 /** The dashed line between intervals and before the summary. */
 export const SEPARATOR = "- - - - - - - - - - - - - - - - - - - - - - - - -";
@@ -171,6 +172,10 @@ export class TextReporter {
           });
         }
         this.#summary(event.summary);
+        break;
+      case "latency":
+        // After iperf3's summary lines; the interval lines stay iperf3's.
+        for (const line of latencyLines(event.report)) this.#write(line);
         break;
       case "server-output":
         this.#write("");

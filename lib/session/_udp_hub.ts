@@ -8,6 +8,10 @@
  * other addresses set up at the same time, so a peer that never says hello
  * delays only its own address.
  *
+ * The same socket answers `--latency` probes of the tests that asked for
+ * them (`_latency_echo.ts`): a probe comes from a socket of its own, which
+ * no stream claims.
+ *
  * @module
  */
 
@@ -21,6 +25,11 @@ import {
 import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
 import { isConnectMessage } from "../protocol/udp_header.ts";
 import { toEndpoint } from "./_control.ts";
+import {
+  type EchoOptions,
+  type EchoRegistration,
+  LatencyEcho,
+} from "./_latency_echo.ts";
 
 /** The server's shared UDP socket and its routing table. */
 export class UdpHub {
@@ -34,6 +43,8 @@ export class UdpHub {
   readonly #routes = new Map<number, UdpReceiveTarget[]>();
   /** The set-up in progress for each client address. */
   readonly #hellos = new Map<string, (from: Deno.NetAddr) => void>();
+  /** The tests whose latency probes this port answers. */
+  readonly #echo = new LatencyEcho();
 
   /**
    * Creates an instance; nothing is bound until the first `acquire()`.
@@ -62,6 +73,11 @@ export class UdpHub {
         // anything else from the client's address (a flood, a late datagram
         // of an earlier test) is dropped.
         unclaimed: (data, from) => {
+          const reply = this.#echo.answer(data, from);
+          if (reply) {
+            socket.send(reply, from).catch(() => {});
+            return;
+          }
           if (isConnectMessage(data)) {
             this.#hellos.get(toEndpoint(from).hostname)?.(from);
           }
@@ -109,6 +125,24 @@ export class UdpHub {
       if (--setup.users === 0) this.#setups.delete(client);
       release();
     };
+  }
+
+  /**
+   * Answers the latency probes of the test with `cookie` from its client's
+   * address, until the registration is disposed. The caller holds a share
+   * of the socket (`acquire()`) meanwhile.
+   *
+   * @param cookie the test's cookie
+   * @param clientHost the client's address, as `toEndpoint` prints it
+   * @param options the echo's rate and burst
+   * @returns the registration
+   */
+  echo(
+    cookie: string,
+    clientHost: string,
+    options?: EchoOptions,
+  ): EchoRegistration {
+    return this.#echo.register(cookie, clientHost, options);
   }
 
   /**

@@ -72,6 +72,7 @@ import { sameEndpoint, UdpSocket } from "../net/datagram.ts";
 import { isConnectReply, UDP_CONNECT_MSG } from "../protocol/udp_header.ts";
 import { closeQuietly, type StreamConn } from "../net/conn.ts";
 import { type DataStream, streamId, TestRun } from "./test_run.ts";
+import { LatencyMonitor, type TcpRttSampler } from "./_latency_monitor.ts";
 
 /** Everything the client needs to run one test. */
 export interface ClientConfig {
@@ -223,6 +224,7 @@ export async function runClientSession(
   const stop = abortPromise(signal);
   let control: StreamConn | undefined;
   let run: TestRun | undefined;
+  let monitor: LatencyMonitor | undefined;
   const streams: DataStream[] = [];
   // Ends every pending read: a deadline that passes, and every exit path.
   const closeAll = () => {
@@ -448,25 +450,61 @@ export async function runClientSession(
     // too: without it, a -n test whose server sends nothing would never end.
     const receiveMs = config.receiveTimeoutMs ?? DEFAULT_RECEIVE_TIMEOUT_MS;
     await warm;
+    // --latency: the probe flow beside the load; each interval report
+    // carries its figures.
+    monitor = params.latency
+      ? openMonitor(params, streams, {
+        cookie,
+        localHost: config.bindAddress ?? toEndpoint(ctl.localAddr).hostname,
+        server: {
+          transport: "udp",
+          hostname: serverAddress,
+          port: config.port,
+        },
+        ctlSocket: ctlSocket || undefined,
+        warn: options.warn,
+      })
+      : undefined;
+    const latency = monitor;
+    const runEmit: EventSink = latency
+      ? (event) =>
+        emit(
+          event.kind === "interval"
+            ? {
+              kind: "interval",
+              report: { ...event.report, latency: latency.takeInterval() },
+            }
+            : event,
+        )
+      : emit;
     const testRun = new TestRun(streams, {
       params,
       role: "client",
       tcpInfo: params.protocol === "tcp" && streams.every((s) => s.probe),
       ...(congestionUsed === undefined ? {} : { congestionUsed }),
       interval: config.interval,
-      emit,
+      emit: runEmit,
       receiveTimeoutMs: receiveMs,
       sendTimeoutMs: config.sendTimeoutMs ?? 0,
       ...(threads ? { threads } : {}),
       ...(config.file !== undefined ? { file: config.file } : {}),
     });
     run = testRun;
-    await receive(STATES.TEST_START);
+    const testStart = awaitServer(traceState(readState(ctl), debug), {
+      awaited: `"${stateName(STATES.TEST_START)}"`,
+      ms: handshakeMs,
+    });
+    testStart.catch(() => {});
+    // An iperf-ts server holds TEST_START while the client measures the
+    // idle path; any other sends it at once, which ends the idle probes.
+    if (latency) await latency.idle(testStart);
+    await expect(await testStart, STATES.TEST_START, serverError);
     testRun.begin();
     const startedMs = performance.now();
     emit({ kind: "start" });
     await receive(STATES.TEST_RUNNING);
     await testRun.run();
+    latency?.startLoaded(startedMs + params.omit * 1000);
 
     // The run phase: the end condition races the next control message
     // (the server may send SERVER_TERMINATE or SERVER_ERROR at any time).
@@ -500,6 +538,12 @@ export async function runClientSession(
       if (state === STATES.SERVER_TERMINATE) {
         emit({ kind: "terminated", by: "server" });
         emit({ kind: "summary", summary: summarize(testRun.summaryInput()) });
+        if (latency) {
+          emit({
+            kind: "latency",
+            report: await latency.finish({ wait: false }),
+          });
+        }
         await send(STATES.IPERF_DONE).catch(() => {});
         throw new IperfError(ERROR_CODES.IESERVERTERM);
       }
@@ -514,6 +558,9 @@ export async function runClientSession(
       config.receiveTimeoutMs,
     );
     await send(STATES.TEST_END);
+    // Answers still due arrive while the results are exchanged.
+    const latencyReport = latency?.finish({ wait: true });
+    latencyReport?.catch(() => {});
     await expect(
       await awaitServer(pending, {
         awaited: `"${stateName(STATES.EXCHANGE_RESULTS)}"`,
@@ -547,6 +594,9 @@ export async function runClientSession(
       peer: serverResults,
     });
     emit({ kind: "summary", summary });
+    if (latencyReport) {
+      emit({ kind: "latency", report: await latencyReport });
+    }
     if (serverResults.serverOutputJson !== undefined) {
       emit({ kind: "server-output", json: serverResults.serverOutputJson });
     } else if (serverResults.serverOutputText !== undefined) {
@@ -561,6 +611,12 @@ export async function runClientSession(
     if (run) {
       await run.finish();
       emit({ kind: "summary", summary: summarize(run.summaryInput()) });
+      if (monitor) {
+        emit({
+          kind: "latency",
+          report: await monitor.finish({ wait: false }),
+        });
+      }
     }
     if (control) {
       await writeAll(control, encodeState(STATES.CLIENT_TERMINATE)).catch(
@@ -571,6 +627,7 @@ export async function runClientSession(
   } finally {
     stop.dispose();
     await run?.close();
+    await monitor?.close();
     threads?.close();
     closeAll();
   }
@@ -988,4 +1045,73 @@ async function traceState(
   const state = await read;
   debug(`received state ${stateName(state)}`);
   return state;
+}
+
+/**
+ * The `--latency` monitor of a test, with the TCP_INFO samples that the
+ * test's sockets give: the sending streams' RTT; with only receiving
+ * streams (`-R`) their receiver-side RTT estimate (`tcpi_rcv_rtt`: the
+ * control connection carries no data during the test, so its own RTT
+ * estimate does not move); in a UDP test the control connection's. A probe
+ * socket that cannot be opened is a warning, and the test goes on without.
+ */
+function openMonitor(
+  params: TestParams,
+  streams: DataStream[],
+  options: {
+    cookie: string;
+    localHost: string;
+    server: Deno.NetAddr;
+    ctlSocket: StreamSocket | undefined;
+    warn: ((message: string) => void) | undefined;
+  },
+): LatencyMonitor | undefined {
+  const { ctlSocket } = options;
+  const tcp = params.protocol === "tcp";
+  const senders = streams.flatMap((s) => s.sender && s.probe ? [s.probe] : []);
+  const receivers = streams.flatMap((s) =>
+    !s.sender && s.probe ? [s.probe] : []
+  );
+  let sampler: TcpRttSampler | undefined;
+  if (tcp && senders.length > 0) {
+    sampler = {
+      source: "sending_streams",
+      sample: () => senders.map((p) => p.tcpInfo()?.rtt ?? 0),
+    };
+  } else if (tcp && receivers.length > 0) {
+    sampler = {
+      source: "receiving_streams",
+      sample: () => receivers.map((p) => p.tcpInfo()?.rcvRtt ?? 0),
+    };
+  } else if (ctlSocket) {
+    sampler = {
+      source: "control",
+      sample: () => [ctlSocket.tcpInfo()?.rtt ?? 0],
+    };
+  }
+  try {
+    return new LatencyMonitor({
+      cookie: options.cookie,
+      localHost: options.localHost,
+      server: options.server,
+      ...(sampler ? { tcp: sampler } : {}),
+      // The smallest RTT sample (the handshake's): the smoothed RTT also
+      // holds the server's time to answer the cookie and the parameters.
+      ...(ctlSocket
+        ? {
+          controlRtt: () => {
+            const info = ctlSocket.tcpInfo();
+            return info?.minRtt || info?.rtt;
+          },
+        }
+        : {}),
+    });
+  } catch (error) {
+    options.warn?.(
+      `--latency: cannot open the probe socket (${
+        osReason(error)
+      }); no latency figures`,
+    );
+    return undefined;
+  }
 }

@@ -60,6 +60,9 @@ import { type ConnectedUdp, openConnectedUdp } from "../net/udp_connected.ts";
 import { closeQuietly } from "../net/conn.ts";
 import type { UdpSocket } from "../net/datagram.ts";
 import { UdpHub } from "./_udp_hub.ts";
+import type { EchoRegistration } from "./_latency_echo.ts";
+
+export { ECHO_BURST, ECHO_RATE } from "./_latency_echo.ts";
 import { sendsOn, streamCount } from "./_streams.ts";
 import { DEFAULT_DATA_THREADS, ThreadPool } from "../dataplane/thread_pool.ts";
 import {
@@ -696,6 +699,8 @@ async function runServerSession(
     });
     let udpSocket: UdpSocket | undefined;
     let endUdpSetup: (() => void) | undefined;
+    // --latency: this test's probes are answered on the server's UDP port.
+    let echo: EchoRegistration | undefined;
     try {
       if (p.protocol === "udp") {
         try {
@@ -723,6 +728,10 @@ async function runServerSession(
           }),
           stop.promise,
         );
+      }
+      if (p.latency) {
+        echo = answerProbes(ctx, cookie, control, hubHeld, debug);
+        if (echo) hubHeld = true;
       }
       await send(STATES.CREATE_STREAMS);
       const controlClosed = readState(control);
@@ -842,6 +851,9 @@ async function runServerSession(
       endUdpSetup?.();
       endUdpSetup = undefined;
       await warm;
+      // --latency: the client measures the idle path now, with its probes,
+      // so TEST_START waits for its last idle probe (at most a second).
+      if (echo) await idleProbes(echo, controlClosed, stop.promise);
       // The control read started above is the one the run phase waits on.
       const testRun = await openRun(control, () =>
         new TestRun(streams, {
@@ -986,6 +998,7 @@ async function runServerSession(
         if (error instanceof Aborted) throw error;
       });
     } finally {
+      echo?.[Symbol.dispose]();
       ctx.handoffs.delete(cookie);
       for (const conn of arrived) {
         if (!("transport" in conn)) closeQuietly(conn);
@@ -1038,6 +1051,58 @@ async function runServerSession(
       await ctx.udpHub.release();
     }
     closeQuietly(control);
+  }
+}
+
+/** The longest the server holds TEST_START for a `--latency` client's idle probes. */
+export const IDLE_PROBE_HOLD_MS = 1000;
+
+/**
+ * Starts answering a `--latency` test's probes on the server's UDP port,
+ * taking a share of the port unless the test holds one (`held`). Where the
+ * port cannot be bound, the test goes on without (the client then says that
+ * the server does not answer).
+ *
+ * @returns the registration, or undefined without the port
+ */
+function answerProbes(
+  ctx: SessionContext,
+  cookie: string,
+  control: Deno.TcpConn,
+  held: boolean,
+  debug: (message: string) => void,
+): EchoRegistration | undefined {
+  if (!held) {
+    try {
+      ctx.udpHub.acquire();
+    } catch (error) {
+      debug(`latency probes not answered: ${osReason(error)}`);
+      return undefined;
+    }
+  }
+  return ctx.udpHub.echo(cookie, toEndpoint(control.remoteAddr).hostname);
+}
+
+/**
+ * Waits for the client's last idle probe (answered by the hub), at most
+ * {@linkcode IDLE_PROBE_HOLD_MS}; a client that leaves or a server that
+ * stops ends the wait too.
+ */
+async function idleProbes(
+  echo: EchoRegistration,
+  controlClosed: Promise<number>,
+  stop: Promise<never>,
+): Promise<void> {
+  const timer = new AbortController();
+  try {
+    await Promise.race([
+      echo.idleDone,
+      delay(IDLE_PROBE_HOLD_MS, { signal: timer.signal }),
+      controlClosed.then(() => {}, () => {}),
+      stop,
+    ]);
+  } finally {
+    timer.abort();
   }
 }
 

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { IntervalLatency } from "./latency.ts";
+
 /** One stream's figures for one reporting interval (one element of iperf3's `intervals[].streams`). */
 export interface StreamInterval {
   /** The stream id (1, 3, 4, ...). */
@@ -81,6 +83,8 @@ export interface IntervalReport {
   retransmits?: boolean;
   /** The test's last interval, taken when it ended (iperf3 prints it with the results). */
   final?: boolean;
+  /** `--latency` (client): the interval's probe and TCP_INFO RTT figures. */
+  latency?: IntervalLatency;
 }
 
 /**

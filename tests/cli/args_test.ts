@@ -416,6 +416,15 @@ Deno.test("parseCommandLine() reads --max-tests", () => {
   usageError(["-c", "h", "--max-tests", "2"], /server only/);
 });
 
+Deno.test("parseCommandLine() reads --latency, client only", () => {
+  const config = parseCommandLine(["-c", "h", "--latency"]);
+  assert.ok(config.role === "client" && config.client.params.latency === true);
+  const plain = parseCommandLine(["-c", "h"]);
+  assert.ok(plain.role === "client" && !("latency" in plain.client.params));
+  usageError(["-s", "--latency"], /client only/);
+  usageError(["-c", "h", "--latency=1"], /--latency/);
+});
+
 Deno.test("parseCommandLine() answers -h and -v", () => {
   assert.equal(parseCommandLine(["-h"]).role, "help");
   assert.equal(parseCommandLine(["--version"]).role, "version");

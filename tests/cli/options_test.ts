@@ -105,7 +105,7 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
   );
   const missing = IPERF3_3_21_LONG_OPTIONS.filter((name) => !names.has(name));
   assert.deepEqual(missing, []);
-  // iperf-ts's own: --max-tests, --data-threads, --metrics, --plot,
+  // iperf-ts's own: --max-tests, --data-threads, --metrics, --latency, --plot,
   // --plot-from, and the exporter's (edgard/iperf3_exporter's flags, with
   // --exporter).
   const extra = [...names].filter((name) =>
@@ -115,6 +115,7 @@ Deno.test("OPTION_ROWS has a row for every option of iperf3 3.21", () => {
     "data-threads",
     "exporter",
     "iperf3.timeout",
+    "latency",
     "log.format",
     "log.level",
     "max-tests",

@@ -508,3 +508,23 @@ Deno.test("startExporter() refuses bad settings", async () => {
     /Cannot listen on "127\.0\.0\.1:\d+"/,
   );
 });
+
+Deno.test("/probe with latency=true adds the latency gauges; without it, none", async () => {
+  await using server = await startServer({ hostname: "127.0.0.1", port: 0 });
+  await using ex = await exporter();
+  const base = `/probe?target=127.0.0.1&port=${server.port}&period=1s`;
+  const withLatency = await probe(ex.url(`${base}&latency=true`));
+  assert.equal(withLatency.values.get("iperf3_up"), 1, withLatency.text);
+  const idle = withLatency.values.get("iperf3_latency_idle_seconds") ?? 0;
+  const loaded = withLatency.values.get("iperf3_latency_loaded_seconds") ?? 0;
+  // Loopback, our server answering the probes: under 20 ms each.
+  assert.ok(idle > 0 && idle < 0.02, withLatency.text);
+  assert.ok(loaded > 0 && loaded < 0.02, withLatency.text);
+  assert.ok(
+    (withLatency.values.get("iperf3_responsiveness_rpm") ?? 0) > 0,
+    withLatency.text,
+  );
+  const plain = await probe(ex.url(base));
+  assert.equal(plain.text.includes("latency"), false);
+  assert.equal(plain.text.includes("responsiveness"), false);
+});

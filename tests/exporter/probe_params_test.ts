@@ -221,3 +221,19 @@ Deno.test("parseProbeRequest() clamps the period to 90% of the timeout, truncate
     [-2, -2, 0, 0, 2, 2, 2, 3],
   );
 });
+
+Deno.test("parseProbeRequest() reads iperf-ts's latency parameter after edgard's", () => {
+  assert.equal(probe("target=h").latency, undefined);
+  assert.equal(probe("target=h&latency=false").latency, undefined);
+  assert.equal(probe("target=h&latency=true").latency, true);
+  assert.equal(probe("target=h&latency=1").latency, true);
+  assert.deepEqual(refusal("target=h&latency=yes"), [
+    400,
+    `'latency' parameter must be true or false (boolean): strconv.ParseBool: parsing "yes": invalid syntax`,
+  ]);
+  // edgard's own errors come first.
+  assert.deepEqual(refusal("target=h&latency=yes&bitrate=x"), [
+    400,
+    BAD_BITRATE,
+  ]);
+});

@@ -191,3 +191,66 @@ Deno.test("probeMetrics() of a failed probe is up 0 and edgard's failure set at 
     });
   }
 });
+
+function latencyEnd(
+  probeMedian: number | null,
+  tcpMedian: number | null,
+  rpm: number | null,
+): NonNullable<JsonEnd["iperf_ts"]> {
+  const rtt = (median: number | null) => ({
+    count: median === null ? 0 : 10,
+    min_ms: median,
+    median_ms: median,
+    p90_ms: median,
+    p99_ms: median,
+    max_ms: median,
+  });
+  return {
+    latency: {
+      idle: { ...rtt(0.5), lost: 0, source: "probe" },
+      loaded: {
+        probe: probeMedian === null ? null : { ...rtt(probeMedian), lost: 0 },
+        tcp_info: { ...rtt(tcpMedian), source: "sending_streams" },
+      },
+      rpm: { value: rpm, foreign: null, self: null },
+      server_echo: probeMedian !== null,
+    },
+  };
+}
+
+Deno.test("probeMetrics() adds the latency gauges when the document has end.iperf_ts.latency", () => {
+  const latencyProbe: ProbeParams = { ...TCP, latency: true };
+  const up = (end: JsonEnd) =>
+    Object.fromEntries(
+      values(parseExposition(
+        probeMetrics(latencyProbe, { kind: "up", doc: doc(end) }).text(),
+      )),
+    );
+  const base = { "sum_sent": figures(1), "sum_received": figures(2) };
+  const tcp = up({ ...base, iperf_ts: latencyEnd(34, 33, 1830) });
+  assert.equal(tcp["iperf3_latency_idle_seconds"], 0.0005);
+  assert.equal(tcp["iperf3_latency_loaded_seconds"], 0.034);
+  assert.equal(tcp["iperf3_responsiveness_rpm"], 1830);
+  // No echo: the loaded median is TCP_INFO's.
+  const fallback = up({ ...base, iperf_ts: latencyEnd(null, 33, 1818) });
+  assert.equal(fallback["iperf3_latency_loaded_seconds"], 0.033);
+  // Nothing measured: no gauge rather than a 0.
+  const none = up({ ...base, iperf_ts: latencyEnd(null, null, null) });
+  assert.equal(none["iperf3_latency_loaded_seconds"], undefined);
+  assert.equal(none["iperf3_responsiveness_rpm"], undefined);
+  // UDP probes carry them too.
+  const udp = Object.fromEntries(values(parseExposition(
+    probeMetrics({ ...UDP, latency: true }, {
+      kind: "up",
+      doc: doc({ iperf_ts: latencyEnd(20, null, 3000) }),
+    }).text(),
+  )));
+  assert.equal(udp["iperf3_latency_loaded_seconds"], 0.02);
+  // Without the key, edgard's set only.
+  const plain = up(base);
+  assert.equal(plain["iperf3_latency_idle_seconds"], undefined);
+  assert.equal(
+    PROBE_HELP.iperf3_responsiveness_rpm.includes("iperf-ts extra"),
+    true,
+  );
+});

@@ -30,6 +30,8 @@ export class NetnsPath {
   readonly nsIf: string;
   /** The router's veth end towards the namespace (routed paths). */
   readonly routerOut: string;
+  /** The router's veth end towards this side (routed paths): a queue there delays what the namespace sends. */
+  readonly routerIn: string;
   /** This side's address. */
   readonly hostAddr: string;
   /** The namespace's address. */
@@ -48,6 +50,7 @@ export class NetnsPath {
     this.hostIf = `${this.ns}a`;
     this.nsIf = `${this.ns}b`;
     this.routerOut = `${this.ns}c`;
+    this.routerIn = `${this.ns}d`;
     this.#routed = options.router ?? false;
     this.hostAddr = this.#routed ? "10.201.78.1" : "10.201.77.1";
   }
@@ -93,7 +96,7 @@ export class NetnsPath {
       } else {
         const r = (...args: string[]) =>
           must(["netns", "exec", this.router, ...args]);
-        const inRouter = `${this.ns}d`;
+        const inRouter = this.routerIn;
         await must(["netns", "add", this.router]);
         await must([
           "link",

@@ -4,6 +4,7 @@ import {
   DEFAULT_UDP_RATE,
   encodeParams,
   IPERF_PROTOCOL_VERSION,
+  LATENCY_PARAM,
   ParamError,
   tcpTestParams,
   type TestParams,
@@ -352,6 +353,32 @@ Deno.test("decodeParams() reads iperf3 3.21's skip_rx_copy, and encodeParams() w
   const p = decodeParams(wire({ "skip_rx_copy": 1 }));
   assert.equal(encodeParams(p)["skip_rx_copy"], 1);
   assert.equal(encodeParams(DECODED.defaultTcp)["skip_rx_copy"], undefined);
+});
+
+Deno.test("decodeParams() knows iperf-ts's iperf_ts_latency, and encodeParams() writes it only when set", () => {
+  assert.equal(LATENCY_PARAM, "iperf_ts_latency");
+  const p = decodeParams(wire({ "iperf_ts_latency": true }));
+  assert.deepEqual(p, { ...DECODED.defaultTcp, latency: true });
+  assert.equal(
+    decodeParams(wire({ "iperf_ts_latency": false })).latency,
+    undefined,
+  );
+  assert.equal(decodeParams(wire({ "iperf_ts_latency": 1 })).latency, true);
+  // Known, so checked: a string is refused as iperf3 3.18+ refuses its own.
+  assert.throws(
+    () => decodeParams(wire({ "iperf_ts_latency": "yes" })),
+    (error) =>
+      error instanceof ParamError &&
+      error.code === ERROR_CODES.IERECVPARAMS,
+  );
+  const wired = encodeParams(p);
+  assert.equal(wired["iperf_ts_latency"], true);
+  // Before client_version, after every iperf3 key.
+  assert.deepEqual(Object.keys(wired).slice(-2), [
+    "iperf_ts_latency",
+    "client_version",
+  ]);
+  assert.equal("iperf_ts_latency" in encodeParams(DECODED.defaultTcp), false);
 });
 
 Deno.test("decodeParams() defaults absent num and blockcount to 0", () => {
