@@ -722,7 +722,11 @@ async function runServerSession(
             if (helloed >= count) return;
             helloed++;
             hub.claim(from);
-            hub.send(UDP_CONNECT_REPLY, from).catch(() => {});
+            // The reply goes out below, once the stream's own socket (when
+            // the threads take it) is connected: the client sends its next
+            // stream's hello as soon as it reads the reply, and a hello that
+            // arrived while a new socket was bound but not yet connected
+            // would be that socket's, not the hub's, and lost.
             arrived.push(from);
             wake();
           }),
@@ -812,6 +816,7 @@ async function runServerSession(
             local,
             remote: toEndpoint(next),
           };
+          ctx.udpHub.send(UDP_CONNECT_REPLY, next).catch(() => {});
         } else {
           const conn = next as Deno.TcpConn;
           conn.setNoDelay(p.noDelay);
