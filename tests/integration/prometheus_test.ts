@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { freePort } from "../interop/_iperf3.ts";
+import { Child } from "../_support/child.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
 const HOST = "127.0.0.1";
@@ -42,47 +43,6 @@ const skip = unavailable();
 if (skip) {
   // deno-lint-ignore no-console
   console.log(`prometheus test skipped: ${skip}`);
-}
-
-/** A child process that is always killed and reaped. */
-class Child implements AsyncDisposable {
-  readonly #child: Deno.ChildProcess;
-  readonly #out: Promise<string>;
-
-  constructor(command: string, args: string[]) {
-    this.#child = new Deno.Command(command, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const decoder = new TextDecoder();
-    this.#out = this.#child.output().then((out) =>
-      decoder.decode(out.stdout) + decoder.decode(out.stderr)
-    );
-  }
-
-  /** What it printed, once it has ended. */
-  output(): Promise<string> {
-    return this.#out;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch {
-      // Already ended.
-    }
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // Ended meanwhile.
-      }
-    }, 5000);
-    await this.#out;
-    clearTimeout(timer);
-  }
 }
 
 function ourProgram(args: string[]): Child {

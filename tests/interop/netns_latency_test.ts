@@ -31,6 +31,7 @@ import {
 } from "../../lib/net/native.ts";
 import { sleep } from "./_iperf3.ts";
 import { ip, NetnsPath } from "./_netns.ts";
+import { Child } from "../_support/child.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const path = new NetnsPath("itlt", { router: true });
@@ -85,48 +86,6 @@ async function toolsUnavailable(): Promise<string | undefined> {
       : `"tc qdisc ... tbf" is not available: ${tbf.text.trim()}`;
   } finally {
     await ip(["netns", "del", scratch]);
-  }
-}
-
-/** A child process that is always killed and reaped, with its output. */
-class Child implements AsyncDisposable {
-  readonly #child: Deno.ChildProcess;
-  readonly #output: Promise<string>;
-
-  constructor(command: string, args: string[]) {
-    this.#child = new Deno.Command(command, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const decoder = new TextDecoder();
-    this.#output = this.#child.output().then((out) =>
-      decoder.decode(out.stdout) + decoder.decode(out.stderr)
-    );
-  }
-
-  /** Everything it printed, once it exits (killed after `ms`). */
-  async output(ms: number): Promise<string> {
-    const timer = setTimeout(() => this.#kill(), ms);
-    try {
-      return await this.#output;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  #kill(): void {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    this.#kill();
-    await this.#output;
   }
 }
 
