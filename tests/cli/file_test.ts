@@ -20,6 +20,7 @@ import {
   freePort,
   interopTest,
   Iperf3,
+  iperf3ServerArgs,
   LOOPBACK,
   runIperf3ClientUntilServed,
   runOurCliClient,
@@ -247,12 +248,7 @@ interopTest(
       const theirs = `${dir}/at-iperf3.bin`;
       const port = freePort();
       await using server = new Iperf3([
-        "-s",
-        "-1",
-        "-B",
-        LOOPBACK,
-        "-p",
-        String(port),
+        ...iperf3ServerArgs(port),
         "-F",
         theirs,
       ]);

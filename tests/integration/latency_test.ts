@@ -18,6 +18,11 @@ const HOST = "127.0.0.1";
 // deno-lint-ignore no-explicit-any
 type Doc = any;
 
+/** Our client for one second against `port` with `flags`, as the command line runs it. */
+function oneSecond(port: number, flags: string[]): ReturnType<typeof cli> {
+  return cli(["-c", HOST, "-p", String(port), "-t", "1", ...flags]);
+}
+
 async function ourJson(port: number, flags: string[]): Promise<Doc> {
   const run = await cli(["-c", HOST, "-p", String(port), "-J", ...flags]);
   assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -110,15 +115,7 @@ Deno.test("--latency against our server: idle and loaded figures, per interval a
 
 Deno.test("--latency prints a block after iperf3's summary lines, and leaves the intervals alone", async () => {
   await withServer(async (server) => {
-    const run = await cli([
-      "-c",
-      HOST,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-      "--latency",
-    ]);
+    const run = await oneSecond(server.port, ["--latency"]);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const lines = run.stdout.trimEnd().split("\n");
     const receiver = lines.findIndex((l) => l.endsWith("receiver"));
@@ -187,16 +184,7 @@ Deno.test("--latency -u: the probes beside a UDP test, TCP_INFO from the control
 
 Deno.test("--latency --json-stream: the interval events and the end event carry the keys", async () => {
   await withServer(async (server) => {
-    const run = await cli([
-      "-c",
-      HOST,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-      "--json-stream",
-      "--latency",
-    ]);
+    const run = await oneSecond(server.port, ["--json-stream", "--latency"]);
     assert.equal(run.code, 0, run.stderr);
     const events = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
     const intervals = events.filter((e) => e.event === "interval");
@@ -236,29 +224,12 @@ Deno.test("without --latency nothing changes: no key, no line, no parameter", as
   await withServer(async (server) => {
     const doc = await ourJson(server.port, ["-t", "1"]);
     assert.equal(JSON.stringify(doc).includes("iperf_ts"), false);
-    const run = await cli([
-      "-c",
-      HOST,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-      "-d",
-    ]);
+    const run = await oneSecond(server.port, ["-d"]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(run.stdout.includes("send parameters "));
     assert.equal(run.stdout.includes("iperf_ts"), false);
     assert.equal(run.stdout.includes("Latency"), false);
-    const latency = await cli([
-      "-c",
-      HOST,
-      "-p",
-      String(server.port),
-      "-t",
-      "1",
-      "-d",
-      "--latency",
-    ]);
+    const latency = await oneSecond(server.port, ["-d", "--latency"]);
     assert.match(latency.stdout, /send parameters .*"iperf_ts_latency":true/);
   });
 });
